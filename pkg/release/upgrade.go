@@ -1,0 +1,37 @@
+package release
+
+import (
+	"context"
+	"fmt"
+
+	"helm.sh/helm/v4/pkg/action"
+	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/kube"
+)
+
+// Upgrade upgrades release name to chart with exactly values: the values of
+// earlier revisions are reset, not reused, so values must be complete. It
+// does not roll back a failed upgrade; the caller does, with Rollback.
+func (d *Driver) Upgrade(ctx context.Context, namespace, name string, chart *chartv2.Chart, values map[string]any) (*Release, error) {
+	cfg, err := d.configuration(namespace)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := d.newUpgrade(cfg, namespace).RunWithContext(ctx, name, chart, values)
+	if err != nil {
+		return nil, fmt.Errorf("helm upgrade %s: %w", name, err)
+	}
+	return fromReleaser(rel)
+}
+
+func (d *Driver) newUpgrade(cfg *action.Configuration, namespace string) *action.Upgrade {
+	upgrade := action.NewUpgrade(cfg)
+	upgrade.Namespace = namespace
+	upgrade.ServerSideApply = "true"
+	upgrade.ResetValues = true
+	upgrade.MaxHistory = MaxHistory
+	upgrade.WaitStrategy = kube.HookOnlyStrategy
+	upgrade.Timeout = d.Timeout
+	upgrade.Description = "Upgrade by picoclaw-manager"
+	return upgrade
+}

@@ -1,0 +1,73 @@
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNotFound is returned when no tenant has the requested id.
+var ErrNotFound = errors.New("tenant not found")
+
+// ConflictError is returned when a request cannot proceed because of the
+// tenant's current state: its id exists, an operation on it runs, or its old
+// namespace is still terminating.
+type ConflictError struct {
+	Reason string
+}
+
+func (e *ConflictError) Error() string { return e.Reason }
+
+// FieldError is one invalid field of a request.
+type FieldError struct {
+	Field string `json:"field"`
+	Error string `json:"error"`
+}
+
+// ValidationError is a request rejected before anything was changed. It
+// lists every invalid field at once.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	if len(e.Fields) == 1 {
+		return fmt.Sprintf("invalid request: %s: %s", e.Fields[0].Field, e.Fields[0].Error)
+	}
+	names := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		names[i] = f.Field
+	}
+	return fmt.Sprintf("invalid request: %d invalid fields: %s", len(e.Fields), strings.Join(names, ", "))
+}
+
+// StepError is a failure of one step of an operation on a tenant, after
+// validation passed. Step names the step ("install release", "create
+// namespace") so the client learns what broke.
+type StepError struct {
+	Operation string
+	Tenant    string
+	Step      string
+	Err       error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s tenant %s: %s: %v", e.Operation, e.Tenant, e.Step, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// fieldErrors collects FieldErrors while a request is checked.
+type fieldErrors []FieldError
+
+func (f *fieldErrors) add(field, format string, args ...any) {
+	*f = append(*f, FieldError{Field: field, Error: fmt.Sprintf(format, args...)})
+}
+
+// err returns a *ValidationError listing the collected fields, or nil.
+func (f fieldErrors) err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: f}
+}
