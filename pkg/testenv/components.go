@@ -76,6 +76,10 @@ func (c *ControlPlane) startAPIServer(ctx context.Context) error {
 			// The default reconciler writes the advertise address into the
 			// "kubernetes" Endpoints, whose validation rejects loopback IPs.
 			"--endpoint-reconciler-type=none",
+			// Ends open watches at shutdown. Without it, the watches of the
+			// other components keep kube-apiserver running after SIGTERM
+			// until stop kills it 10 s later.
+			"--shutdown-watch-termination-grace-period=2s",
 		},
 		logPath: c.logPath("kube-apiserver"),
 	})
@@ -135,6 +139,10 @@ func (c *ControlPlane) componentKubeconfig(name string) string {
 // startControllers starts kube-controller-manager, kube-scheduler and kwok,
 // and waits until the scheduler and kwok serve their health checks. The
 // controller manager is checked later by its effects, in waitForCluster.
+//
+// The controller manager and the scheduler get no --authentication-kubeconfig,
+// so their secure ports serve only the paths that need no authentication:
+// /healthz, /readyz and /livez.
 func (c *ControlPlane) startControllers(ctx context.Context) error {
 	if err := c.startControllerManager(); err != nil {
 		return err
@@ -152,8 +160,6 @@ func (c *ControlPlane) startControllerManager() error {
 		path: c.BinPath("kube-controller-manager"),
 		args: []string{
 			"--kubeconfig=" + kubeconfig,
-			"--authentication-kubeconfig=" + kubeconfig,
-			"--authorization-kubeconfig=" + kubeconfig,
 			"--bind-address=127.0.0.1",
 			"--secure-port=" + strconv.Itoa(c.ports.controllerManager),
 			"--leader-elect=false",
@@ -176,8 +182,6 @@ func (c *ControlPlane) startScheduler(ctx context.Context) error {
 		path: c.BinPath("kube-scheduler"),
 		args: []string{
 			"--kubeconfig=" + kubeconfig,
-			"--authentication-kubeconfig=" + kubeconfig,
-			"--authorization-kubeconfig=" + kubeconfig,
 			"--bind-address=127.0.0.1",
 			"--secure-port=" + strconv.Itoa(c.ports.scheduler),
 			"--leader-elect=false",

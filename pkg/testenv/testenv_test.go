@@ -105,6 +105,9 @@ func TestPostgresStopRemovesEverything(t *testing.T) {
 	if processAlive(pid) {
 		t.Errorf("postgres process %d still runs after Stop", pid)
 	}
+	if keepDirFromEnv() {
+		return
+	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Dir %s still exists after Stop (stat: %v)", dir, err)
 	}
@@ -325,6 +328,9 @@ func testStopLeavesNoProcess(t *testing.T, cp *ControlPlane) {
 		if processAlive(pid) {
 			t.Errorf("process %d still runs after Stop", pid)
 		}
+	}
+	if keepDirFromEnv() {
+		return
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("Dir %s still exists after Stop (stat: %v)", dir, err)
