@@ -82,3 +82,34 @@ func TestListEmptyIsArray(t *testing.T) {
 		t.Errorf("decoded list = %v (%v), want an empty array", list, err)
 	}
 }
+
+// TestSchemaRejectionIsBadRequest installs from a chart whose schema is
+// stricter than the API's validation: its rejection is a 400 naming the
+// values, and the create leaves nothing behind.
+func TestSchemaRejectionIsBadRequest(t *testing.T) {
+	requireEnv(t)
+	embedded, err := chart.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(embedded.Schema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	tenantSchema := schema["properties"].(map[string]any)["tenant"].(map[string]any)
+	tenantSchema["properties"].(map[string]any)["displayName"] = map[string]any{"type": "string", "maxLength": 4}
+	strict := *embedded
+	if strict.Schema, err = json.Marshal(schema); err != nil {
+		t.Fatal(err)
+	}
+	manager := httptest.NewServer(newHandler(env.store, &strict))
+	defer manager.Close()
+
+	const id = "schema-rejects"
+	r := call(t, manager, http.MethodPost, "/api/v1/tenants", createRequest(id))
+	expectStatus(t, r, http.StatusBadRequest)
+	if e := decodeError(t, r); !e.mentions("values") || !strings.Contains(string(r.body), "displayName") {
+		t.Errorf("error %s does not name the values and displayName", r.body)
+	}
+	expectGone(t, id)
+}

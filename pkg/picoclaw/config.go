@@ -91,7 +91,43 @@ func Redact(config map[string]any) map[string]any {
 			redactFields(object(c), known.Fields)
 		}
 	}
+	for _, section := range []string{"heartbeat", "tools"} {
+		redactByName(out[section])
+	}
 	return out
+}
+
+// secretNameParts mark a key of a pass-through section as secret.
+var secretNameParts = []string{"key", "token", "secret", "password"}
+
+// redactByName redacts every string under v whose key names a secret, such
+// as tools.web.search.api_key, because the manager does not know the
+// schema of the sections it passes through.
+func redactByName(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for key, item := range v {
+			if s, ok := item.(string); ok && s != "" && isSecretName(key) {
+				v[key] = RedactSecret(key, s)
+				continue
+			}
+			redactByName(item)
+		}
+	case []any:
+		for _, item := range v {
+			redactByName(item)
+		}
+	}
+}
+
+func isSecretName(key string) bool {
+	key = strings.ToLower(key)
+	for _, part := range secretNameParts {
+		if strings.Contains(key, part) {
+			return true
+		}
+	}
+	return false
 }
 
 func redactFields(obj map[string]any, fields map[string]FieldKind) {
@@ -150,4 +186,33 @@ func deepCopyValue(v any) any {
 		return list
 	}
 	return v
+}
+
+// Secrets returns every secret value in config.json: the values Redact
+// replaces. Callers scrub them from error messages that might echo values.
+func Secrets(config map[string]any) []string {
+	var out []string
+	collectChanged(config, Redact(config), &out)
+	return out
+}
+
+func collectChanged(original, redacted any, out *[]string) {
+	switch o := original.(type) {
+	case map[string]any:
+		r, _ := redacted.(map[string]any)
+		for key, value := range o {
+			collectChanged(value, r[key], out)
+		}
+	case []any:
+		r, _ := redacted.([]any)
+		for i, value := range o {
+			if i < len(r) {
+				collectChanged(value, r[i], out)
+			}
+		}
+	case string:
+		if o != redacted {
+			*out = append(*out, o)
+		}
+	}
 }

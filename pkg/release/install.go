@@ -14,6 +14,9 @@ import (
 // workloads to become ready, and it does not clean up after a failure; the
 // caller decides whether to uninstall.
 func (d *Driver) Install(ctx context.Context, namespace, name string, chart *chartv2.Chart, values map[string]any) (*Release, error) {
+	if err := validateValues(chart, values); err != nil {
+		return nil, err
+	}
 	cfg, err := d.configuration(namespace)
 	if err != nil {
 		return nil, err

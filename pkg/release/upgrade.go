@@ -13,6 +13,9 @@ import (
 // earlier revisions are reset, not reused, so values must be complete. It
 // does not roll back a failed upgrade; the caller does, with Rollback.
 func (d *Driver) Upgrade(ctx context.Context, namespace, name string, chart *chartv2.Chart, values map[string]any) (*Release, error) {
+	if err := validateValues(chart, values); err != nil {
+		return nil, err
+	}
 	cfg, err := d.configuration(namespace)
 	if err != nil {
 		return nil, err

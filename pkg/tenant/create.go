@@ -109,7 +109,7 @@ func (s *Service) provision(ctx context.Context, spec Spec, row store.Tenant) (T
 
 	rel, err := s.Releases.Install(ctx, row.Namespace, row.ReleaseName, s.Chart, spec.Values(s.Values))
 	if err != nil {
-		return Tenant{}, &StepError{Operation: "create", Tenant: spec.ID, Step: "install release", Err: err}
+		return Tenant{}, fromRelease("create", spec, "install release", err)
 	}
 
 	row.Status = string(StatusActive)

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/picoclaw"
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
 )
 
 // ErrNotFound is returned when no tenant has the requested id.
@@ -70,4 +73,28 @@ func (f fieldErrors) err() error {
 		return nil
 	}
 	return &ValidationError{Fields: f}
+}
+
+// scrub replaces every secret in message with "(redacted)", for messages
+// from Helm or Kubernetes that may quote the values they reject.
+func scrub(message string, secrets []string) string {
+	for _, secret := range secrets {
+		if secret != "" {
+			message = strings.ReplaceAll(message, secret, "(redacted)")
+		}
+	}
+	return message
+}
+
+// fromRelease converts an error of a release action into what the service
+// returns: a schema rejection becomes a *ValidationError, because the request
+// asked for values the chart does not accept, and anything else a
+// *StepError. Both are scrubbed of the spec's secrets.
+func fromRelease(operation string, spec Spec, step string, err error) error {
+	secrets := picoclaw.Secrets(picoclaw.Build(spec.Sections))
+	var invalid *release.InvalidValuesError
+	if errors.As(err, &invalid) {
+		return &ValidationError{Fields: []FieldError{{Field: "values", Error: scrub(invalid.Error(), secrets)}}}
+	}
+	return &StepError{Operation: operation, Tenant: spec.ID, Step: step, Err: errors.New(scrub(err.Error(), secrets))}
 }

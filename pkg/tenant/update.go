@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -51,7 +52,13 @@ func (s *Service) Update(ctx context.Context, id string, patch map[string]any) (
 	}
 	rel, err := s.Releases.Upgrade(ctx, row.Namespace, row.ReleaseName, s.Chart, spec.Values(s.Values))
 	if err != nil {
-		return Tenant{}, s.recoverUpgrade(ctx, row, current, &StepError{Operation: "update", Tenant: id, Step: "upgrade release", Err: err})
+		err = fromRelease("update", spec, "upgrade release", err)
+		var rejected *ValidationError
+		if errors.As(err, &rejected) {
+			s.restoreStatus(ctx, row)
+			return Tenant{}, err
+		}
+		return Tenant{}, s.recoverUpgrade(ctx, row, current, err)
 	}
 
 	row.DisplayName = spec.DisplayName
@@ -89,6 +96,14 @@ func mergeSpec(id string, values, patch map[string]any) (Spec, error) {
 		return Spec{}, err
 	}
 	return spec, nil
+}
+
+// restoreStatus puts back the status an update found, after the chart
+// rejected its values before anything was applied.
+func (s *Service) restoreStatus(ctx context.Context, row store.Tenant) {
+	if err := s.Store.SetStatus(context.WithoutCancel(ctx), row.ID, row.Status, row.LastError); err != nil {
+		s.Logger.Error("cannot restore tenant status", "tenant", row.ID, "error", err.Error())
+	}
 }
 
 // recoverUpgrade handles a failed upgrade. When the failure left a new

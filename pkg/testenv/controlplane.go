@@ -50,6 +50,7 @@ type ControlPlane struct {
 	// Default: $TESTENV_START_TIMEOUT, else 2 minutes.
 	StartTimeout time.Duration
 
+	started     bool // Start was called and Stop was not
 	createdDir  bool
 	ports       controlPlanePorts
 	credentials *credentials
@@ -69,9 +70,11 @@ type controlPlanePorts struct {
 // and the default StorageClass exists. When Start fails, it stops every
 // process it started and keeps Dir for the logs until Stop.
 func (c *ControlPlane) Start(ctx context.Context) (err error) {
-	if c.etcd != nil {
-		return errors.New("control plane: already started")
+	if c.started {
+		return errors.New("control plane: Start was already called: call Stop before starting again")
 	}
+	c.started = true
+
 	if err := c.setDefaults(); err != nil {
 		return err
 	}
@@ -107,14 +110,15 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 }
 
 // Stop stops every process that Start started, also after a failed or
-// partial Start, and removes Dir when Start created it. It is safe to call
-// more than once.
+// partial Start, and removes Dir when Start created it, so a later Start
+// gets a new one. It is safe to call more than once.
 func (c *ControlPlane) Stop() error {
 	stopErr := c.stopProcesses()
 	removeErr := removeCreatedDir(c.Dir, c.createdDir)
-	if removeErr == nil {
-		c.createdDir = false
+	if removeErr == nil && c.createdDir {
+		c.Dir, c.createdDir = "", false
 	}
+	c.started = false
 	return errors.Join(stopErr, removeErr)
 }
 

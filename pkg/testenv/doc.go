@@ -6,10 +6,16 @@
 // of the default StorageClass get bound, without a container runtime.
 //
 // Every server listens on 127.0.0.1 only, on free ports. Each process runs in
-// its own process group, gets SIGKILL when the goroutine's OS thread that
-// started it exits (Linux parent-death signal), and writes its output to a log
-// file in Dir. When Start fails, the error ends with the tail of the failing
-// process's log, and every process already started is stopped.
+// its own process group and writes its output to a log file in Dir. Stop
+// ends every process, also after a partial Start. When Start fails, the error
+// ends with the tail of the failing process's log, and every process already
+// started is stopped.
+//
+// If the Go program dies without calling Stop, the kernel kills the servers
+// (Linux parent-death signal). NOTE: that signal fires when the OS thread
+// that started the process exits. Go ends a thread only when a goroutine
+// locked to it with runtime.LockOSThread returns, so do not call Start from
+// such a goroutine.
 //
 // The zero value of both types works. Each field has a default, and these
 // environment variables override the defaults (a field set in code wins):

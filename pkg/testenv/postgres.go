@@ -87,13 +87,14 @@ func (p *Postgres) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the server and removes Dir when Start created it. It is safe to
-// call after a failed or partial Start, and more than once.
+// Stop stops the server and removes Dir when Start created it, so a later
+// Start gets a new one. It is safe to call after a failed or partial Start,
+// and more than once.
 func (p *Postgres) Stop() error {
 	stopErr := p.stopServer()
 	removeErr := removeCreatedDir(p.Dir, p.createdDir)
-	if removeErr == nil {
-		p.createdDir = false
+	if removeErr == nil && p.createdDir {
+		p.Dir, p.createdDir = "", false
 	}
 	return errors.Join(stopErr, removeErr)
 }

@@ -111,9 +111,9 @@ func (p *process) logTail() string {
 }
 
 // stop sends the stop signal to the process and waits for it to exit. After
-// stopTimeout, or once the process has exited, it kills the rest of the
-// process group, such as PostgreSQL backends. Stopping an exited process
-// only kills what is left of its group.
+// stopTimeout, or once the process has exited, it kills the process group,
+// so children that stayed in the group cannot outlive it. PostgreSQL
+// backends leave the group (they call setsid) but exit when the postmaster dies.
 func (p *process) stop() error {
 	signal := p.spec.stopSignal
 	if signal == 0 {
