@@ -49,10 +49,11 @@ var settings = []setting{
 	{"shutdown_timeout", "shutdown-timeout", "30s", "how long shutdown waits for requests in flight"},
 }
 
-// Load parses args (without the program and subcommand names), the
-// environment and the config file named by --config or CONFIG_FILE.
-func Load(name string, args []string) (Config, error) {
-	flags := pflag.NewFlagSet(name, pflag.ContinueOnError)
+// Load adds the settings' flags to flags, parses args (without the program
+// and subcommand names), then reads the environment and the config file
+// named by --config or CONFIG_FILE. A subcommand adds its own flags to flags
+// before calling Load.
+func Load(flags *pflag.FlagSet, args []string) (Config, error) {
 	configFile := flags.String("config", "", "optional config file (YAML, JSON or TOML) with the keys below in lower case, such as database_url")
 
 	v := viper.New()

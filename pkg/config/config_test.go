@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func TestLoadDefaults(t *testing.T) {
-	c, err := Load("test", nil)
+	c, err := Load(newFlags(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func TestLoadPrecedence(t *testing.T) {
 	t.Setenv("PICOCLAW_IMAGE", "env/image:2")
 	t.Setenv("MANAGER_NAMESPACE", "from-env")
 
-	c, err := Load("test", []string{"--config", file, "--manager-namespace", "from-flag"})
+	c, err := Load(newFlags(), []string{"--config", file, "--manager-namespace", "from-flag"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +60,11 @@ func TestLoadRejectsBadValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Load("test", tt.args); err == nil {
+			if _, err := Load(newFlags(), tt.args); err == nil {
 				t.Errorf("Load(%v) succeeded, want an error", tt.args)
 			}
 		})
 	}
 }
+
+func newFlags() *pflag.FlagSet { return pflag.NewFlagSet("test", pflag.ContinueOnError) }

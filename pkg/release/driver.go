@@ -19,6 +19,12 @@ import (
 // MaxHistory is how many revisions each release keeps in Helm storage.
 const MaxHistory = 10
 
+// FieldManager is the server-side apply field manager of every Helm action.
+// It is the helm CLI's, so an operator's `helm rollback` or `helm upgrade`
+// and the manager own the same fields and never conflict. Without it Helm
+// names the manager after the running binary.
+const FieldManager = "helm"
+
 // ErrNotFound is returned when a release does not exist.
 var ErrNotFound = errors.New("release not found")
 
@@ -32,6 +38,8 @@ type Driver struct {
 
 // NewDriver returns a Driver for the cluster that config points at.
 func NewDriver(config *rest.Config, logger *slog.Logger) (*Driver, error) {
+	// Helm reads its field manager from this package variable only.
+	kube.ManagedFieldsManager = FieldManager
 	c, err := newClients(config)
 	if err != nil {
 		return nil, fmt.Errorf("create Kubernetes clients: %w", err)

@@ -26,6 +26,9 @@ func (d *Driver) newRollback(cfg *action.Configuration, revision int) *action.Ro
 	rollback.Version = revision
 	rollback.ServerSideApply = "true"
 	rollback.MaxHistory = MaxHistory
+	// The chart is the desired state: fields that kubectl or another tool
+	// took over go back to the chart's values instead of failing the action.
+	rollback.ForceConflicts = true
 	rollback.WaitStrategy = kube.HookOnlyStrategy
 	rollback.Timeout = d.Timeout
 	return rollback

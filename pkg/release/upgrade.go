@@ -33,6 +33,9 @@ func (d *Driver) newUpgrade(cfg *action.Configuration, namespace string) *action
 	upgrade.ServerSideApply = "true"
 	upgrade.ResetValues = true
 	upgrade.MaxHistory = MaxHistory
+	// The chart is the desired state: fields that kubectl or another tool
+	// took over go back to the chart's values instead of failing the action.
+	upgrade.ForceConflicts = true
 	upgrade.WaitStrategy = kube.HookOnlyStrategy
 	upgrade.Timeout = d.Timeout
 	upgrade.Description = "Upgrade by picoclaw-manager"

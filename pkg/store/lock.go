@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"time"
 )
 
 // ErrLocked is returned when another operation holds a tenant's lock.
 var ErrLocked = errors.New("tenant is locked by another operation")
+
+// lockAcquireTimeout bounds the wait for a lock connection when
+// LockConnections operations already run.
+const lockAcquireTimeout = 10 * time.Second
 
 // lockKey maps a tenant id onto the 64-bit key space of advisory locks.
 func lockKey(id string) int64 {
@@ -23,9 +28,12 @@ func lockKey(id string) int64 {
 // this process or another, holds it. The lock lives on its own connection,
 // so it is released when that connection ends, even when the process dies.
 func (s *Store) TryLock(ctx context.Context, id string) (unlock func(), err error) {
-	conn, err := s.pool.Acquire(ctx)
+	acquireCtx, cancel := context.WithTimeout(ctx, lockAcquireTimeout)
+	defer cancel()
+	conn, err := s.locks.Acquire(acquireCtx)
 	if err != nil {
-		return nil, fmt.Errorf("lock tenant %s: %w", id, err)
+		return nil, fmt.Errorf("lock tenant %s: no free lock connection after %v (%d operations run at once): %w",
+			id, lockAcquireTimeout, LockConnections, err)
 	}
 	key := lockKey(id)
 

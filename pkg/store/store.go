@@ -35,26 +35,53 @@ type Tenant struct {
 	UpdatedAt       time.Time
 }
 
+// Connection pool sizes. A tenant lock holds one connection for the whole
+// operation, so locks get a pool of their own: operations that hold every
+// lock connection can still run queries. Together they stay well below
+// PostgreSQL's default max_connections of 100 with two manager replicas.
+const (
+	QueryConnections = 10
+	LockConnections  = 30
+)
+
 // Store is the tenants table.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	locks *pgxpool.Pool
 }
 
 // Open connects to the database at url. It does not migrate.
 func Open(ctx context.Context, url string) (*Store, error) {
+	pool, err := newPool(ctx, url, QueryConnections)
+	if err != nil {
+		return nil, err
+	}
+	locks, err := newPool(ctx, url, LockConnections)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, locks: locks}, nil
+}
+
+func newPool(ctx context.Context, url string, size int32) (*pgxpool.Pool, error) {
 	config, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
+	config.MaxConns = size
 	pool, err := pgxpool.NewWithConfig(ctx, config)
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return pool, nil
 }
 
 // Close closes every connection.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	s.pool.Close()
+	s.locks.Close()
+}
 
 // Ping checks that PostgreSQL answers a query.
 func (s *Store) Ping(ctx context.Context) error {

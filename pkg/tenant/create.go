@@ -52,9 +52,10 @@ func (s *Service) Create(ctx context.Context, doc map[string]any) (t Tenant, err
 	if err != nil {
 		return Tenant{}, err
 	}
-	t, err = s.provision(ctx, spec, row)
+	values := spec.Values(s.Values)
+	t, err = s.provision(ctx, spec, values, row)
 	if err != nil {
-		return Tenant{}, s.compensateCreate(ctx, row, err)
+		return Tenant{}, s.compensateCreate(ctx, row, secretsOf(values), err)
 	}
 	return t, nil
 }
@@ -97,7 +98,7 @@ func (s *Service) reserve(ctx context.Context, spec Spec, namespace string) (sto
 	return row, nil
 }
 
-func (s *Service) provision(ctx context.Context, spec Spec, row store.Tenant) (Tenant, error) {
+func (s *Service) provision(ctx context.Context, spec Spec, values map[string]any, row store.Tenant) (Tenant, error) {
 	labels := map[string]string{
 		TenantLabel:      spec.ID,
 		ManagedByLabel:   ManagedByValue,
@@ -107,9 +108,9 @@ func (s *Service) provision(ctx context.Context, spec Spec, row store.Tenant) (T
 		return Tenant{}, &StepError{Operation: "create", Tenant: spec.ID, Step: "create namespace", Err: err}
 	}
 
-	rel, err := s.Releases.Install(ctx, row.Namespace, row.ReleaseName, s.Chart, spec.Values(s.Values))
+	rel, err := s.Releases.Install(ctx, row.Namespace, row.ReleaseName, s.Chart, values)
 	if err != nil {
-		return Tenant{}, fromRelease("create", spec, "install release", err)
+		return Tenant{}, fromRelease("create", spec.ID, "install release", values, err)
 	}
 
 	row.Status = string(StatusActive)
@@ -126,7 +127,7 @@ func (s *Service) provision(ctx context.Context, spec Spec, row store.Tenant) (T
 // the namespace and deletes the row, and returns cause. When the cluster
 // cannot be cleaned, the row stays with status failed, so the tenant is
 // visible and a DELETE can finish the cleanup.
-func (s *Service) compensateCreate(ctx context.Context, row store.Tenant, cause error) error {
+func (s *Service) compensateCreate(ctx context.Context, row store.Tenant, secrets []string, cause error) error {
 	// The operation's deadline may be what failed it; cleanup gets its own.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
@@ -134,13 +135,17 @@ func (s *Service) compensateCreate(ctx context.Context, row store.Tenant, cause 
 	uninstallErr := s.Releases.Uninstall(ctx, row.Namespace, row.ReleaseName)
 	namespaceErr := s.Cluster.DeleteNamespace(ctx, row.Namespace)
 	if cleanup := errors.Join(uninstallErr, namespaceErr); cleanup != nil {
-		message := fmt.Sprintf("%v; cleanup failed: %v", cause, cleanup)
+		message := fmt.Sprintf("%v; cleanup failed: %s", cause, scrub(cleanup.Error(), secrets))
 		if err := s.Store.SetStatus(ctx, row.ID, string(StatusFailed), message); err != nil {
 			s.Logger.Error("cannot mark tenant failed", "tenant", row.ID, "error", err.Error())
 		}
-		return fmt.Errorf("%w; cleanup failed, tenant left in status failed: %v", cause, cleanup)
+		return fmt.Errorf("%w; cleanup failed, tenant left in status failed: %s", cause, scrub(cleanup.Error(), secrets))
 	}
 	if err := s.Store.Delete(ctx, row.ID); err != nil {
+		message := fmt.Sprintf("%v; cleanup could not delete the tenant row: %v", cause, err)
+		if err := s.Store.SetStatus(ctx, row.ID, string(StatusFailed), message); err != nil {
+			s.Logger.Error("cannot mark tenant failed", "tenant", row.ID, "error", err.Error())
+		}
 		return fmt.Errorf("%w; cleanup could not delete the tenant row: %v", cause, err)
 	}
 	return cause

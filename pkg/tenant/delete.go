@@ -36,7 +36,7 @@ func (s *Service) Delete(ctx context.Context, id string) (err error) {
 		return s.failDelete(ctx, id, "delete namespace", err)
 	}
 	if err := s.Store.Delete(ctx, id); err != nil {
-		return &StepError{Operation: "delete", Tenant: id, Step: "delete tenant row", Err: err}
+		return s.failDelete(ctx, id, "delete tenant row", err)
 	}
 	return nil
 }

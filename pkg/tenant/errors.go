@@ -86,15 +86,31 @@ func scrub(message string, secrets []string) string {
 	return message
 }
 
-// fromRelease converts an error of a release action into what the service
-// returns: a schema rejection becomes a *ValidationError, because the request
-// asked for values the chart does not accept, and anything else a
-// *StepError. Both are scrubbed of the spec's secrets.
-func fromRelease(operation string, spec Spec, step string, err error) error {
-	secrets := picoclaw.Secrets(picoclaw.Build(spec.Sections))
+// fromRelease converts an error of a release action with values into what
+// the service returns: a schema rejection becomes a *ValidationError, because
+// the request asked for values the chart does not accept, and anything else a
+// *StepError. Both are scrubbed of the secrets in values.
+func fromRelease(operation, id, step string, values map[string]any, err error) error {
+	secrets := secretsOf(values)
 	var invalid *release.InvalidValuesError
 	if errors.As(err, &invalid) {
 		return &ValidationError{Fields: []FieldError{{Field: "values", Error: scrub(invalid.Error(), secrets)}}}
 	}
-	return &StepError{Operation: operation, Tenant: spec.ID, Step: step, Err: errors.New(scrub(err.Error(), secrets))}
+	return &StepError{Operation: operation, Tenant: id, Step: step, Err: &scrubbedError{scrub(err.Error(), secrets), err}}
 }
+
+// secretsOf returns the secrets in chart values.
+func secretsOf(values map[string]any) []string {
+	return picoclaw.Secrets(object(values["config"]))
+}
+
+// scrubbedError is an error whose message had secrets removed. It still
+// unwraps to the original, so errors.Is and errors.As see the cause.
+type scrubbedError struct {
+	message string
+	err     error
+}
+
+func (e *scrubbedError) Error() string { return e.message }
+
+func (e *scrubbedError) Unwrap() error { return e.err }

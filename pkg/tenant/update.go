@@ -50,9 +50,10 @@ func (s *Service) Update(ctx context.Context, id string, patch map[string]any) (
 	if err := s.Store.SetStatus(ctx, id, string(StatusUpdating), row.LastError); err != nil {
 		return Tenant{}, &StepError{Operation: "update", Tenant: id, Step: "mark tenant updating", Err: err}
 	}
-	rel, err := s.Releases.Upgrade(ctx, row.Namespace, row.ReleaseName, s.Chart, spec.Values(s.Values))
+	values := spec.Values(s.Values)
+	rel, err := s.Releases.Upgrade(ctx, row.Namespace, row.ReleaseName, s.Chart, values)
 	if err != nil {
-		err = fromRelease("update", spec, "upgrade release", err)
+		err = fromRelease("update", id, "upgrade release", values, err)
 		var rejected *ValidationError
 		if errors.As(err, &rejected) {
 			s.restoreStatus(ctx, row)
@@ -115,18 +116,19 @@ func (s *Service) recoverUpgrade(ctx context.Context, row store.Tenant, previous
 	defer cancel()
 
 	status, message := StatusActive, cause.Error()
+	var rollbackErr error
 	latest, err := s.Releases.Get(ctx, row.Namespace, row.ReleaseName)
 	if err != nil || latest.Revision != previous.Revision {
 		if _, err := s.Releases.Rollback(ctx, row.Namespace, row.ReleaseName, previous.Revision); err != nil {
-			status = StatusFailed
-			message = fmt.Sprintf("%s; rollback to revision %d failed: %v", message, previous.Revision, err)
+			rollbackErr = fmt.Errorf("rollback to revision %d failed: %s", previous.Revision, scrub(err.Error(), secretsOf(previous.Values)))
+			status, message = StatusFailed, message+"; "+rollbackErr.Error()
 		}
 	}
 	if err := s.Store.SetStatus(ctx, row.ID, string(status), message); err != nil {
 		s.Logger.Error("cannot record failed upgrade", "tenant", row.ID, "error", err.Error())
 	}
-	if status == StatusFailed {
-		return fmt.Errorf("%w; rollback to revision %d failed, tenant marked failed", cause, previous.Revision)
+	if rollbackErr != nil {
+		return fmt.Errorf("%w; %v, tenant marked failed", cause, rollbackErr)
 	}
 	return cause
 }
@@ -137,9 +139,9 @@ func (s *Service) markActive(ctx context.Context, operation string, row store.Te
 	row.LastError = ""
 	row.ReleaseRevision = rel.Revision
 	row.ChartVersion = rel.ChartVersion
-	row, err := s.Store.Update(ctx, row)
+	stored, err := s.Store.Update(ctx, row)
 	if err != nil {
 		return Tenant{}, &StepError{Operation: operation, Tenant: row.ID, Step: "record release revision", Err: err}
 	}
-	return withRelease(fromRow(row), rel), nil
+	return withRelease(fromRow(stored), rel), nil
 }

@@ -41,7 +41,9 @@ func resourcesRow(r Resources) map[string]string {
 	return out
 }
 
-// withRelease adds the release and its redacted config to t.
+// withRelease adds the release and its redacted config to t, and takes the
+// display name and resources from the release's values: the cluster runs
+// those, even when an operator rolled the release back with the helm CLI.
 func withRelease(t Tenant, rel *release.Release) Tenant {
 	t.Release = &ReleaseInfo{
 		Name:         rel.Name,
@@ -53,6 +55,10 @@ func withRelease(t Tenant, rel *release.Release) Tenant {
 	}
 	if config := object(rel.Values["config"]); config != nil {
 		t.Config = picoclaw.Redact(config)
+	}
+	if spec, errs := parseDocument(t.ID, documentFromValues(rel.Values)); len(errs) == 0 {
+		t.DisplayName = spec.DisplayName
+		t.Resources = spec.Resources
 	}
 	return t
 }

@@ -36,7 +36,7 @@ func (c *ControlPlane) startEtcd(ctx context.Context) error {
 			"--listen-peer-urls=" + peerURL,
 			"--initial-advertise-peer-urls=" + peerURL,
 			"--initial-cluster=testenv=" + peerURL,
-			// Throwaway data: skipping fsync makes every write much faster.
+			// The data is thrown away, so writes need not wait for fsync.
 			"--unsafe-no-fsync=true",
 		},
 		logPath: c.logPath("etcd"),

@@ -26,8 +26,8 @@ const (
 var controlPlaneBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
 
 // ControlPlane is a Kubernetes control plane on 127.0.0.1: etcd,
-// kube-apiserver, kube-controller-manager, kube-scheduler and kwok, which
-// simulates Nodes simulated nodes, their pods and the volumes of the default
+// kube-apiserver, kube-controller-manager, kube-scheduler and kwok. kwok
+// simulates the nodes, their pods and the volumes of the default
 // StorageClass "kwok-volume". No container runs, so pods reach Running
 // without pulling their images, and nothing is reachable at their IPs.
 type ControlPlane struct {
@@ -35,8 +35,8 @@ type ControlPlane struct {
 	// Default: $PICOCLAW_CACHE/bin, else ~/.cache/picoclaw-manager/bin.
 	BinDir string
 
-	// StagesDir is kwok's kustomize/stage tree. Default:
-	// $TESTENV_KWOK_STAGES, else the newest kwok-stages-* directory beside BinDir.
+	// StagesDir is kwok's kustomize/stage tree. Default: $TESTENV_KWOK_STAGES,
+	// else the last kwok-stages-* directory, in lexical order, beside BinDir.
 	StagesDir string
 
 	// Dir holds etcd's data, credentials, kubeconfigs and one log per process.
@@ -191,7 +191,7 @@ func (c *ControlPlane) CheckBinaries() error {
 	}
 
 	if len(missing) > 0 {
-		return fmt.Errorf("control plane: missing %v: build them with %s (about 6 minutes on a cold Go cache)", missing, buildCommand)
+		return fmt.Errorf("control plane: missing %v: build them with %s (an estimated 6 minutes on 2 cores with a cold Go cache)", missing, buildCommand)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -147,13 +148,74 @@ func TestControlPlaneMissingBinaries(t *testing.T) {
 	}
 }
 
+func TestControlPlaneFailedStartCleansUp(t *testing.T) {
+	requireBinaries(t)
+
+	// Empty stage files pass CheckBinaries, but kwok exits with "no stages
+	// found" after the other four components are already running.
+	stagesDir := t.TempDir()
+	for _, file := range append([]string{kwokStorageClassFile}, kwokStageFiles...) {
+		path := filepath.Join(stagesDir, file)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cp := &ControlPlane{StagesDir: stagesDir}
+	t.Cleanup(func() { _ = cp.Stop() })
+
+	err := cp.Start(t.Context())
+	if err == nil {
+		t.Fatalf("Start with empty kwok stages succeeded")
+	}
+	if !strings.Contains(err.Error(), "last lines of "+cp.logPath("kwok")) {
+		t.Errorf("Start error has no kwok log tail: %v", err)
+	}
+	if testing.Verbose() {
+		t.Logf("error: %v", err)
+	}
+	if pids := processesMentioning(t, cp.Dir); len(pids) > 0 {
+		t.Errorf("processes %v still run after the failed Start", pids)
+	}
+}
+
+func requireBinaries(t *testing.T) {
+	t.Helper()
+	if err := (&ControlPlane{}).CheckBinaries(); err != nil {
+		t.Fatalf("%v", err)
+	}
+}
+
+// processesMentioning returns the ids of processes whose command line
+// contains text. Every control plane process has Dir in its arguments.
+func processesMentioning(t *testing.T, text string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("list processes: %v", err)
+	}
+
+	var pids []int
+	for _, entry := range entries {
+		pid, err := strconv.Atoi(entry.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", entry.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), text) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // TestControlPlane starts one control plane for its subtests, because a
 // start takes several seconds. The subtests run in order.
 func TestControlPlane(t *testing.T) {
+	requireBinaries(t)
 	cp := &ControlPlane{}
-	if err := cp.CheckBinaries(); err != nil {
-		t.Fatalf("%v", err)
-	}
 	t.Cleanup(func() { _ = cp.Stop() })
 
 	began := time.Now()
@@ -328,6 +390,9 @@ func testStopLeavesNoProcess(t *testing.T, cp *ControlPlane) {
 		if processAlive(pid) {
 			t.Errorf("process %d still runs after Stop", pid)
 		}
+	}
+	if others := processesMentioning(t, dir); len(others) > 0 {
+		t.Errorf("processes %v that use Dir still run after Stop", others)
 	}
 	if keepDirFromEnv() {
 		return

@@ -57,6 +57,11 @@ func run(opts options) error {
 	if err != nil {
 		return fmt.Errorf("resolve -dir: %w", err)
 	}
+	// An absolute path stops exec from searching $PATH for a bare file name.
+	managerPath, err := filepath.Abs(opts.managerPath)
+	if err != nil {
+		return fmt.Errorf("resolve -manager: %w", err)
+	}
 
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
@@ -78,7 +83,7 @@ func run(opts options) error {
 	}
 
 	env := managerEnv(pg.URL(), cluster.kubeconfig, opts.listenAddr)
-	manager, err := startManager(ctx, opts.managerPath, opts.listenAddr, env)
+	manager, err := startManager(ctx, managerPath, opts.listenAddr, env)
 	if manager != nil {
 		defer stopAndReport("the manager", manager.stop)
 	}
