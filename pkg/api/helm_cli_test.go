@@ -158,9 +158,8 @@ func TestHelmRollbackThenUpdate(t *testing.T) {
 				t.Fatalf("agent memory limit after the update = %s, want 2Gi", limit)
 			}
 
-			// Helm 4 rolls back with server-side apply as field manager
-			// "helm" and without --force-conflicts, so it fails when
-			// another field manager owns the fields it changes.
+			// The manager applies as field manager "helm", the helm CLI's,
+			// so a rollback without --force-conflicts finds no conflict.
 			runHelm(t, tt.binary, "rollback", tt.id, "1", "-n", namespace)
 
 			r = call(t, env.manager, http.MethodGet, path, "")
@@ -172,13 +171,13 @@ func TestHelmRollbackThenUpdate(t *testing.T) {
 			if got.Release.Revision != 3 || got.Release.Status != "deployed" {
 				t.Errorf("release after rollback = revision %d %s, want revision 3 deployed", got.Release.Revision, got.Release.Status)
 			}
-			// The display name and resources of a tenant come from its
-			// PostgreSQL row, which a helm rollback does not touch.
-			if got.DisplayName != "Renamed" {
-				t.Errorf("display name after rollback = %q, want Renamed from PostgreSQL", got.DisplayName)
+			// GET reads the display name and resources from the live release,
+			// so it shows what the rollback restored.
+			if got.DisplayName != "ACME Corp" {
+				t.Errorf("display name after rollback = %q, want ACME Corp of revision 1", got.DisplayName)
 			}
-			if got.Resources["agent_memory"] != "2Gi" {
-				t.Errorf("agent_memory after rollback = %q, want the row's 2Gi", got.Resources["agent_memory"])
+			if got.Resources["agent_memory"] != "1Gi" {
+				t.Errorf("agent_memory after rollback = %q, want 1Gi of revision 1", got.Resources["agent_memory"])
 			}
 			if limit := agentMemoryLimit(t, namespace); limit != "1Gi" {
 				t.Errorf("agent memory limit after rollback = %s, want 1Gi of revision 1", limit)
@@ -194,8 +193,7 @@ func TestHelmRollbackThenUpdate(t *testing.T) {
 				t.Errorf("agent_memory after the API update = %q, want the rolled-back 1Gi", got.Resources["agent_memory"])
 			}
 			// The update merges onto the values of revision 3, which the
-			// rollback copied from revision 1, so the display name of
-			// revision 1 comes back and replaces "Renamed" in PostgreSQL.
+			// rollback copied from revision 1, and records them in PostgreSQL.
 			if got.DisplayName != "ACME Corp" {
 				t.Errorf("display name after the API update = %q, want ACME Corp of the rolled-back values", got.DisplayName)
 			}
