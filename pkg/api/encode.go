@@ -38,6 +38,16 @@ type errorBody struct {
 // decodeObject reads a JSON object from the request body. Numbers stay
 // json.Number so validation can tell integers from fractions.
 func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	return decodeBody(w, r, false)
+}
+
+// decodeOptionalObject is decodeObject for endpoints whose body may be empty,
+// which reads as an empty object.
+func decodeOptionalObject(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	return decodeBody(w, r, true)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, allowEmpty bool) (map[string]any, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
@@ -48,6 +58,9 @@ func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]any, error
 		return nil, badRequest("cannot read request body: %v", err)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return map[string]any{}, nil
+		}
 		return nil, badRequest("request body is empty; send a JSON object")
 	}
 

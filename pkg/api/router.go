@@ -23,6 +23,9 @@ type Tenants interface {
 	Update(ctx context.Context, id string, patch map[string]any) (tenant.Tenant, error)
 	Delete(ctx context.Context, id string) error
 	Restart(ctx context.Context, id string) (time.Time, error)
+	History(ctx context.Context, id string) ([]tenant.Revision, error)
+	Rollback(ctx context.Context, id string, revision int) (tenant.Tenant, error)
+	UpgradeFleet(ctx context.Context, opts tenant.UpgradeOptions) (tenant.UpgradeReport, error)
 }
 
 // Check reports whether a dependency is usable; /ready runs each.
@@ -66,6 +69,9 @@ func NewHandler(c Config) http.Handler {
 	v1.HandleFunc("/tenants/{id}", h.update).Methods(http.MethodPut, http.MethodPatch)
 	v1.HandleFunc("/tenants/{id}", h.delete).Methods(http.MethodDelete)
 	v1.HandleFunc("/tenants/{id}/restart", h.restart).Methods(http.MethodPost)
+	v1.HandleFunc("/tenants/{id}/history", h.history).Methods(http.MethodGet)
+	v1.HandleFunc("/tenants/{id}/rollback", h.rollback).Methods(http.MethodPost)
+	v1.HandleFunc("/admin/upgrade", h.upgradeFleet).Methods(http.MethodPost)
 	r.PathPrefix("/api/v1").Handler(withBearerAuth(c.APIKey)(protected))
 
 	return r

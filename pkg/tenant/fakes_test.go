@@ -411,6 +411,23 @@ func (r *fakeReleases) Get(ctx context.Context, namespace, name string) (*releas
 	return copyRelease(history[len(history)-1]), nil
 }
 
+func (r *fakeReleases) History(ctx context.Context, namespace, name string) ([]*release.Release, error) {
+	if err := r.log.enter(ctx, "history %s/%s", namespace, name); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	history := r.history[namespace+"/"+name]
+	if len(history) == 0 {
+		return nil, release.ErrNotFound
+	}
+	out := make([]*release.Release, 0, len(history))
+	for i := len(history) - 1; i >= 0; i-- {
+		out = append(out, copyRelease(history[i]))
+	}
+	return out, nil
+}
+
 // revision returns revision n of namespace/name, or nil when it does not
 // exist. An n of 0 selects the latest revision.
 func (r *fakeReleases) revision(namespace, name string, n int) *release.Release {

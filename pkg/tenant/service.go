@@ -31,6 +31,7 @@ type Releases interface {
 	Rollback(ctx context.Context, namespace, name string, revision int) (*release.Release, error)
 	Uninstall(ctx context.Context, namespace, name string) error
 	Get(ctx context.Context, namespace, name string) (*release.Release, error)
+	History(ctx context.Context, namespace, name string) ([]*release.Release, error)
 }
 
 // Cluster is what the service does in Kubernetes besides Helm; *kube.Client

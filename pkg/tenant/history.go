@@ -1,0 +1,112 @@
+package tenant
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
+)
+
+// Revision is one revision of a tenant's release, as GET .../history lists it.
+type Revision struct {
+	Revision     int       `json:"revision"`
+	Status       string    `json:"status"`
+	ChartVersion string    `json:"chart_version"`
+	AppVersion   string    `json:"app_version"`
+	Description  string    `json:"description"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// History returns the revisions of tenant id's release, newest first, as
+// Helm stores them; at most release.MaxHistory are kept.
+func (s *Service) History(ctx context.Context, id string) ([]Revision, error) {
+	row, err := s.getRow(ctx, "history", id)
+	if err != nil {
+		return nil, err
+	}
+	revisions, err := s.Releases.History(ctx, row.Namespace, row.ReleaseName)
+	if err != nil {
+		return nil, &StepError{Operation: "history", Tenant: id, Step: "read release history", Err: err}
+	}
+	out := make([]Revision, len(revisions))
+	for i, r := range revisions {
+		out[i] = Revision{
+			Revision:     r.Revision,
+			Status:       r.Status,
+			ChartVersion: r.ChartVersion,
+			AppVersion:   r.AppVersion,
+			Description:  r.Description,
+			UpdatedAt:    r.UpdatedAt,
+		}
+	}
+	return out, nil
+}
+
+// Rollback rolls tenant id's release back to revision, or to the revision
+// before the latest one when revision is 0, and records the new revision it
+// creates. A revision that Helm does not store is a *ValidationError naming
+// the stored ones.
+func (s *Service) Rollback(ctx context.Context, id string, revision int) (t Tenant, err error) {
+	start := time.Now()
+	defer func() { s.logOperation("rollback", id, start, err) }()
+
+	ctx, cancel := s.operation(ctx)
+	defer cancel()
+	unlock, err := s.lock(ctx, "rollback", id)
+	if err != nil {
+		return Tenant{}, err
+	}
+	defer unlock()
+
+	row, err := s.getRow(ctx, "rollback", id)
+	if err != nil {
+		return Tenant{}, err
+	}
+	revisions, err := s.Releases.History(ctx, row.Namespace, row.ReleaseName)
+	if err != nil {
+		return Tenant{}, &StepError{Operation: "rollback", Tenant: id, Step: "read release history", Err: err}
+	}
+	target, err := rollbackTarget(revisions, revision)
+	if err != nil {
+		return Tenant{}, err
+	}
+
+	if err := s.Store.SetStatus(ctx, id, string(StatusUpdating), row.LastError); err != nil {
+		return Tenant{}, &StepError{Operation: "rollback", Tenant: id, Step: "mark tenant updating", Err: err}
+	}
+	rel, err := s.Releases.Rollback(ctx, row.Namespace, row.ReleaseName, target.Revision)
+	if err != nil {
+		return Tenant{}, s.recoverUpgrade(ctx, row, revisions[0],
+			fromRelease("rollback", id, "roll back release", target.Values, err))
+	}
+
+	if spec, errs := parseDocument(id, documentFromValues(rel.Values)); len(errs) == 0 {
+		row.DisplayName = spec.DisplayName
+		row.Resources = resourcesRow(spec.Resources)
+	}
+	return s.markActive(ctx, "rollback", row, rel)
+}
+
+// rollbackTarget returns the stored revision number requested, newest first
+// in revisions; 0 requests the one before the latest.
+func rollbackTarget(revisions []*release.Release, requested int) (*release.Release, error) {
+	if requested == 0 {
+		if len(revisions) < 2 {
+			return nil, &ValidationError{Fields: []FieldError{{Field: "revision",
+				Error: "the release has no previous revision to roll back to"}}}
+		}
+		return revisions[1], nil
+	}
+	stored := make([]string, len(revisions))
+	for i, r := range revisions {
+		if r.Revision == requested {
+			return r, nil
+		}
+		stored[i] = strconv.Itoa(r.Revision)
+	}
+	return nil, &ValidationError{Fields: []FieldError{{Field: "revision",
+		Error: fmt.Sprintf("revision %d does not exist; stored revisions are %s", requested, strings.Join(stored, ", "))}}}
+}
