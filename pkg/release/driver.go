@@ -60,7 +60,7 @@ func (d *Driver) configuration(namespace string) (*action.Configuration, error) 
 	return cfg, nil
 }
 
-// Release is what the manager reads of one release revision.
+// Release is one revision of a release, as the manager reads it.
 type Release struct {
 	Name         string
 	Namespace    string

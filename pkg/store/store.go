@@ -83,7 +83,7 @@ func (s *Store) Close() {
 	s.locks.Close()
 }
 
-// Ping checks that PostgreSQL answers a query.
+// Ping runs a trivial query to check that PostgreSQL is reachable.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {

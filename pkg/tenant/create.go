@@ -24,8 +24,9 @@ const cleanupTimeout = 2 * time.Minute
 
 // Create provisions a tenant from a create request document: it reserves
 // the id in PostgreSQL, creates the namespace, installs the release and marks
-// the tenant active. Any failure after the reservation is compensated, so
-// nothing is left behind, and the returned error names the failed step.
+// the tenant active. Any failure after the reservation is compensated and the
+// returned error names the failed step. When the compensation fails too,
+// the row stays in status failed so a DELETE can finish the cleanup.
 func (s *Service) Create(ctx context.Context, doc map[string]any) (t Tenant, err error) {
 	start := time.Now()
 	id, _ := doc["tenant_id"].(string)

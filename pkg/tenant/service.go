@@ -34,8 +34,8 @@ type Releases interface {
 	History(ctx context.Context, namespace, name string) ([]*release.Release, error)
 }
 
-// Cluster is what the service does in Kubernetes besides Helm; *kube.Client
-// implements it.
+// Cluster is the Kubernetes access the service needs besides Helm.
+// *kube.Client implements it.
 type Cluster interface {
 	NamespaceState(ctx context.Context, name string) (kube.NamespaceState, error)
 	CreateNamespace(ctx context.Context, name string, labels map[string]string) error

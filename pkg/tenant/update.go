@@ -108,8 +108,8 @@ func (s *Service) restoreStatus(ctx context.Context, row store.Tenant) {
 }
 
 // recoverUpgrade handles a failed upgrade. When the failure left a new
-// revision, the release is rolled back to the revision that served before
-// and the tenant stays active with last_error set; when the rollback fails
+// revision, it rolls the release back to the revision that served before,
+// and the tenant stays active with last_error set. When that rollback fails
 // too, the tenant is marked failed. It returns cause.
 func (s *Service) recoverUpgrade(ctx context.Context, row store.Tenant, previous *release.Release, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
