@@ -56,6 +56,7 @@ func NewHandler(c Config) http.Handler {
 
 	r.HandleFunc("/health", h.health).Methods(http.MethodGet)
 	r.HandleFunc("/ready", h.ready).Methods(http.MethodGet)
+	r.HandleFunc("/openapi.yaml", h.openAPI).Methods(http.MethodGet)
 
 	// Authentication wraps the whole /api/v1 router, so an unknown path or
 	// method under it is only revealed to authenticated clients.
