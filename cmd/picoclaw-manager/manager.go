@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/picoclaw-manager/picoclaw-manager/chart"
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/api"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/config"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/kube"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
@@ -23,6 +24,7 @@ type manager struct {
 	db      *store.Store
 	cluster *kube.Client
 	service *tenant.Service
+	metrics *api.Metrics
 }
 
 func newManager(ctx context.Context, cfg config.Config, logger *slog.Logger) (*manager, error) {
@@ -47,6 +49,7 @@ func newManager(ctx context.Context, cfg config.Config, logger *slog.Logger) (*m
 		return nil, err
 	}
 
+	metrics := api.NewMetrics(db)
 	service := tenant.NewService(tenant.Config{
 		Store:            db,
 		Releases:         releases,
@@ -55,9 +58,10 @@ func newManager(ctx context.Context, cfg config.Config, logger *slog.Logger) (*m
 		Values:           tenant.ValuesOptions{Image: cfg.Image, ManagerNamespace: cfg.ManagerNamespace},
 		Logger:           logger,
 		OperationTimeout: cfg.OperationTimeout,
+		Observe:          metrics.ObserveOperation,
 	})
 	logger.Info("tenant chart loaded", "chart", tenantChart.Name(), "version", tenantChart.Metadata.Version)
-	return &manager{db: db, cluster: cluster, service: service}, nil
+	return &manager{db: db, cluster: cluster, service: service, metrics: metrics}, nil
 }
 
 func (m *manager) close() { m.db.Close() }

@@ -27,6 +27,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		APIKey:  cfg.APIKey,
 		Checks:  []api.Check{{Name: "postgresql", Run: m.db.Ping}, {Name: "kubernetes", Run: m.cluster.Ping}},
 		Logger:  logger,
+		Metrics: m.metrics,
 	})
 	return listen(ctx, cfg, handler, logger)
 }

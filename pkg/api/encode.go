@@ -68,7 +68,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, allowEmpty bool) (map[st
 	decoder.UseNumber()
 	var doc any
 	if err := decoder.Decode(&doc); err != nil {
-		return nil, jsonError(err, decoder.InputOffset())
+		return nil, jsonError(err, int64(len(body)))
 	}
 	if decoder.More() {
 		return nil, badRequest("malformed JSON at byte offset %d: unexpected data after the JSON object", decoder.InputOffset())
@@ -80,15 +80,17 @@ func decodeBody(w http.ResponseWriter, r *http.Request, allowEmpty bool) (map[st
 	return obj, nil
 }
 
-func jsonError(err error, offset int64) error {
+// jsonError describes a decoding error; end is the body's length, where an
+// unexpected end of input happens.
+func jsonError(err error, end int64) error {
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) {
 		return badRequest("malformed JSON at byte offset %d: %v", syntax.Offset, err)
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return badRequest("malformed JSON at byte offset %d: unexpected end of input", offset)
+		return badRequest("malformed JSON at byte offset %d: unexpected end of input", end)
 	}
-	return badRequest("malformed JSON at byte offset %d: %v", offset, err)
+	return badRequest("malformed JSON: %v", err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -43,10 +43,23 @@ func (s *statusRecorder) WriteHeader(status int) {
 	s.ResponseWriter.WriteHeader(status)
 }
 
-// withRequestLog gives each request an id (the client's X-Request-ID when
-// well-formed, else a new one), returns it in the response, and logs one
-// line per request. It never logs headers or bodies, which carry secrets.
-func withRequestLog(base *slog.Logger) mux.MiddlewareFunc {
+// requestInfo is filled in while a request is routed, for its log line and
+// metrics.
+type requestInfo struct {
+	route string
+}
+
+const requestInfoKey contextKey = loggerKey + 1
+
+// unmatchedRoute labels requests that match no route, so arbitrary paths do
+// not create new metric series.
+const unmatchedRoute = "unmatched"
+
+// withObservability gives each request an id (the client's X-Request-ID when
+// well-formed, else a new one), returns it in the response, logs one line
+// per request and records its metrics. It never logs headers or bodies,
+// which carry secrets.
+func withObservability(base *slog.Logger, metrics *Metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -56,14 +69,31 @@ func withRequestLog(base *slog.Logger) mux.MiddlewareFunc {
 			}
 			w.Header().Set(RequestIDHeader, id)
 			l := base.With("request_id", id)
+			info := &requestInfo{route: unmatchedRoute}
 			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 
-			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), loggerKey, l)))
+			ctx := context.WithValue(context.WithValue(r.Context(), loggerKey, l), requestInfoKey, info)
+			next.ServeHTTP(rec, r.WithContext(ctx))
 
-			l.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-				"duration", time.Since(start))
+			duration := time.Since(start)
+			metrics.observeRequest(info.route, r.Method, rec.status, duration)
+			l.Info("request", "method", r.Method, "path", r.URL.Path, "route", info.route,
+				"status", rec.status, "duration", duration)
 		})
 	}
+}
+
+// recordRoute stores the matched route's template in the request's info.
+func recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info, ok := r.Context().Value(requestInfoKey).(*requestInfo)
+		if route := mux.CurrentRoute(r); ok && route != nil {
+			if template, err := route.GetPathTemplate(); err == nil {
+				info.route = template
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func newRequestID() string {

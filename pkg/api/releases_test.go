@@ -100,7 +100,7 @@ func TestRollbackRejectsBadInput(t *testing.T) {
 		{"revision a string", `{"revision": "1"}`, 400, "revision"},
 		{"revision a fraction", `{"revision": 1.5}`, 400, "revision"},
 		{"unknown field", `{"version": 1}`, 400, "version"},
-		{"no previous revision", ``, 400, "no previous revision"},
+		{"no earlier revision", ``, 400, "no earlier revision"},
 		{"malformed JSON", `{"revision":`, 400, "byte offset"},
 	}
 	for _, tt := range tests {

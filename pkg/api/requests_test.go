@@ -90,7 +90,7 @@ func TestCreateRejectsBadRequests(t *testing.T) {
 		{"missing channels", withField(t, id, "channels", ""), 400, "channels"},
 		{"unknown channel", withField(t, id, "channels", `{"pager": {"enabled": true}}`), 400, "channels.pager"},
 		{"channel without token", withField(t, id, "channels", `{"telegram": {"enabled": true}}`), 400, "channels.telegram.token"},
-		{"malformed JSON", `{"tenant_id": "bad-request",`, 400, "byte offset"},
+		{"malformed JSON", `{"tenant_id": "bad-request",`, 400, "byte offset 28"},
 		{"not an object", `["bad-request"]`, 400, "JSON object"},
 		{"empty body", ``, 400, "empty"},
 		{"trailing data", createRequest(id) + `{}`, 400, "byte offset"},
@@ -206,6 +206,8 @@ func TestUpdateRejectsBadPatches(t *testing.T) {
 		{"change tenant id", `{"tenant_id": "other"}`, "tenant_id"},
 		{"redacted key sent back", `{"providers": {"anthropic": {"api_key": "sk-...9f2c"}}}`, "providers.anthropic.api_key"},
 		{"unknown field", `{"colour": "red"}`, "colour"},
+		{"grow on fixed storage class", `{"resources": {"workspace_size": "1Gi"}}`, "resources.workspace_size"},
+		{"NUL in display name", `{"display_name": "a\u0000b"}`, "display_name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,7 +252,7 @@ func TestListPages(t *testing.T) {
 		t.Errorf("paged ids = %v, want %v", seen, ids)
 	}
 
-	for _, query := range []string{"limit=0", "limit=abc", "limit=1001", "cursor=!!"} {
+	for _, query := range []string{"limit=0", "limit=abc", "limit=1001", "cursor=!!", "cursor=garbage"} {
 		r := call(t, env.manager, http.MethodGet, "/api/v1/tenants?"+query, "")
 		if r.status != http.StatusBadRequest {
 			t.Errorf("GET ?%s: status %d, want 400", query, r.status)

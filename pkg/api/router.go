@@ -40,6 +40,9 @@ type Config struct {
 	APIKey  string
 	Checks  []Check
 	Logger  *slog.Logger
+	// Metrics are served at /metrics; nil creates metrics without the
+	// tenants gauge.
+	Metrics *Metrics
 }
 
 // NewHandler returns the manager's HTTP handler.
@@ -47,13 +50,17 @@ func NewHandler(c Config) http.Handler {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
 	h := &handlers{tenants: c.Tenants, checks: c.Checks}
 
 	r := mux.NewRouter()
-	r.Use(withRequestLog(c.Logger), withRecover)
+	r.Use(recordRoute)
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
 
+	r.Handle("/metrics", c.Metrics.Handler()).Methods(http.MethodGet)
 	r.HandleFunc("/health", h.health).Methods(http.MethodGet)
 	r.HandleFunc("/ready", h.ready).Methods(http.MethodGet)
 	r.HandleFunc("/openapi.yaml", h.openAPI).Methods(http.MethodGet)
@@ -64,6 +71,7 @@ func NewHandler(c Config) http.Handler {
 	protected.NotFoundHandler = http.HandlerFunc(notFound)
 	protected.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
 	v1 := protected.PathPrefix("/api/v1").Subrouter()
+	v1.Use(recordRoute)
 	v1.HandleFunc("/tenants", h.create).Methods(http.MethodPost)
 	v1.HandleFunc("/tenants", h.list).Methods(http.MethodGet)
 	v1.HandleFunc("/tenants/{id}", h.get).Methods(http.MethodGet)
@@ -75,7 +83,9 @@ func NewHandler(c Config) http.Handler {
 	v1.HandleFunc("/admin/upgrade", h.upgradeFleet).Methods(http.MethodPost)
 	r.PathPrefix("/api/v1").Handler(withBearerAuth(c.APIKey)(protected))
 
-	return r
+	// Wrapping the router, rather than mux middleware, which runs only on
+	// matched routes, gives unmatched requests an id, a log line and metrics.
+	return withObservability(c.Logger, c.Metrics)(withRecover(r))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"unicode/utf8"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -77,7 +79,7 @@ func parsePage(r *http.Request) (limit int, after string, err error) {
 	}
 	if s := query.Get("cursor"); s != "" {
 		id, decodeErr := base64.RawURLEncoding.DecodeString(s)
-		if decodeErr != nil {
+		if decodeErr != nil || !utf8.Valid(id) || len(id) > 63 || bytes.ContainsRune(id, 0) {
 			fields = append(fields, tenant.FieldError{Field: "cursor", Error: "is not a cursor from the X-Next-Cursor header"})
 		}
 		after = string(id)

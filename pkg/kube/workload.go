@@ -76,3 +76,29 @@ func (c *Client) Workloads(ctx context.Context, namespace string, names []string
 	}
 	return out, nil
 }
+
+// VolumeExpandable reports whether PersistentVolumeClaim name can grow: its
+// StorageClass must allow volume expansion. It also returns the class name.
+// A claim that does not exist yet is expandable, since it will be created
+// with the requested size.
+func (c *Client) VolumeExpandable(ctx context.Context, namespace, name string) (bool, string, error) {
+	pvc, err := c.clientset.CoreV1().PersistentVolumeClaims(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return true, "", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("get persistentvolumeclaim %s/%s: %w", namespace, name, err)
+	}
+	if pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName == "" {
+		return false, "", nil
+	}
+	class := *pvc.Spec.StorageClassName
+	sc, err := c.clientset.StorageV1().StorageClasses().Get(ctx, class, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, class, nil
+	}
+	if err != nil {
+		return false, class, fmt.Errorf("get storageclass %s: %w", class, err)
+	}
+	return sc.AllowVolumeExpansion != nil && *sc.AllowVolumeExpansion, class, nil
+}

@@ -98,7 +98,7 @@ func Redact(config map[string]any) map[string]any {
 }
 
 // secretNameParts mark a key of a pass-through section as secret.
-var secretNameParts = []string{"key", "token", "secret", "password"}
+var secretNameParts = []string{"key", "token", "secret", "passw", "auth", "credential", "cookie"}
 
 // redactByName redacts every string under v whose key names a secret, such
 // as tools.web.search.api_key, because the manager does not know the

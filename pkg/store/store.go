@@ -190,3 +190,22 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// CountByStatus returns how many tenants are in each status.
+func (s *Store) CountByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, "SELECT status, count(*) FROM tenants GROUP BY status")
+	if err != nil {
+		return nil, fmt.Errorf("count tenants: %w", err)
+	}
+	counts := map[string]int{}
+	var status string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
+		counts[status] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count tenants: %w", err)
+	}
+	return counts, nil
+}

@@ -9,8 +9,20 @@ import (
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
 )
 
-// ErrNotFound is returned when no tenant has the requested id.
+// ErrNotFound is returned when no tenant has the requested id. Errors of
+// the service wrap it with the id.
 var ErrNotFound = errors.New("tenant not found")
+
+// notFound returns an error naming id that matches ErrNotFound.
+func notFound(id string) error {
+	return &notFoundError{id: id}
+}
+
+type notFoundError struct{ id string }
+
+func (e *notFoundError) Error() string { return fmt.Sprintf("tenant %s not found", e.id) }
+
+func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
 
 // ConflictError is returned when a request cannot proceed because of the
 // tenant's current state: its id exists, an operation on it runs, or its old

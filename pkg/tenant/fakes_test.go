@@ -461,6 +461,9 @@ type restartCall struct {
 // calls finishNamespaceDeletion. Each error field, when set, is returned by
 // the method of the same name.
 type fakeCluster struct {
+	// volumeFixed makes the workspace's storage class reject expansion.
+	volumeFixed bool
+
 	log *callLog
 
 	mu         sync.Mutex
@@ -556,6 +559,13 @@ func (c *fakeCluster) RestartDeployments(ctx context.Context, namespace string, 
 	}
 	c.restarts = append(c.restarts, restartCall{namespace: namespace, names: slices.Clone(names), at: at})
 	return nil
+}
+
+func (c *fakeCluster) VolumeExpandable(ctx context.Context, namespace, name string) (bool, string, error) {
+	if err := c.log.enter(ctx, "volume expandable %s/%s", namespace, name); err != nil {
+		return false, "", err
+	}
+	return !c.volumeFixed, "fake-class", nil
 }
 
 func (c *fakeCluster) Workloads(ctx context.Context, namespace string, names []string) (map[string]kube.WorkloadStatus, error) {

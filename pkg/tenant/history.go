@@ -90,15 +90,19 @@ func (s *Service) Rollback(ctx context.Context, id string, revision int) (t Tena
 	return s.markActive(ctx, "rollback", row, rel)
 }
 
-// rollbackTarget returns the stored revision number requested, newest first
-// in revisions; 0 requests the one before the latest.
+// rollbackTarget returns the stored revision requested, from revisions
+// newest first. 0 requests the newest revision before the latest one that
+// served, skipping failed ones, so a rollback after a failed upgrade does
+// not return to the failure.
 func rollbackTarget(revisions []*release.Release, requested int) (*release.Release, error) {
 	if requested == 0 {
-		if len(revisions) < 2 {
-			return nil, &ValidationError{Fields: []FieldError{{Field: "revision",
-				Error: "the release has no previous revision to roll back to"}}}
+		for _, r := range revisions[1:] {
+			if r.Status == "superseded" || r.Status == "deployed" {
+				return r, nil
+			}
 		}
-		return revisions[1], nil
+		return nil, &ValidationError{Fields: []FieldError{{Field: "revision",
+			Error: "the release has no earlier revision that served; name one of the stored revisions"}}}
 	}
 	stored := make([]string, len(revisions))
 	for i, r := range revisions {

@@ -43,6 +43,7 @@ type Cluster interface {
 	DeploymentExists(ctx context.Context, namespace, name string) (bool, error)
 	RestartDeployments(ctx context.Context, namespace string, names []string, at time.Time) error
 	Workloads(ctx context.Context, namespace string, names []string) (map[string]kube.WorkloadStatus, error)
+	VolumeExpandable(ctx context.Context, namespace, name string) (bool, string, error)
 }
 
 // Config assembles a Service.
@@ -56,6 +57,8 @@ type Config struct {
 	Logger *slog.Logger
 	// OperationTimeout bounds one create, update, delete or restart.
 	OperationTimeout time.Duration
+	// Observe, when set, is called once per operation, for metrics.
+	Observe func(operation string, duration time.Duration, err error)
 }
 
 // Service runs the tenant lifecycle: it validates requests, keeps one
@@ -98,7 +101,11 @@ func (s *Service) lock(ctx context.Context, operation, id string) (func(), error
 
 // logOperation writes the one log event of an operation.
 func (s *Service) logOperation(operation, id string, start time.Time, err error) {
-	attrs := []any{"tenant", id, "operation", operation, "duration", time.Since(start)}
+	duration := time.Since(start)
+	if s.Observe != nil {
+		s.Observe(operation, duration, err)
+	}
+	attrs := []any{"tenant", id, "operation", operation, "duration", duration}
 	if err != nil {
 		level := slog.LevelError
 		var validation *ValidationError
@@ -115,7 +122,7 @@ func (s *Service) logOperation(operation, id string, start time.Time, err error)
 func (s *Service) getRow(ctx context.Context, operation, id string) (store.Tenant, error) {
 	row, err := s.Store.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Tenant{}, ErrNotFound
+		return store.Tenant{}, notFound(id)
 	}
 	if err != nil {
 		return store.Tenant{}, &StepError{Operation: operation, Tenant: id, Step: "read tenant", Err: err}

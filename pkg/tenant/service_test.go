@@ -1126,3 +1126,62 @@ func TestListPagesByID(t *testing.T) {
 		t.Errorf("status = %q, want active", page[0].Status)
 	}
 }
+
+func TestUpdateWorkspaceGrowthNeedsExpansion(t *testing.T) {
+	tests := []struct {
+		name        string
+		volumeFixed bool
+		wantErr     bool
+	}{
+		{"expandable class grows", false, false},
+		{"fixed class rejected", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.createAcme(t)
+			f.cluster.volumeFixed = tt.volumeFixed
+
+			_, err := f.service.Update(context.Background(), "acme", decode(t, `{"resources": {"workspace_size": "1Gi"}}`))
+			if !tt.wantErr {
+				if err != nil {
+					t.Fatalf("Update: %v", err)
+				}
+				return
+			}
+			validation := asValidation(t, err)
+			if validation.Fields[0].Field != "resources.workspace_size" {
+				t.Errorf("field = %q, want resources.workspace_size", validation.Fields[0].Field)
+			}
+			if f.releases.revision(acmeNamespace, acmeRelease, 2) != nil {
+				t.Error("a rejected growth recorded revision 2")
+			}
+		})
+	}
+}
+
+func TestRollbackSkipsFailedRevisions(t *testing.T) {
+	f := newFixture(t)
+	f.createAcme(t)
+	if _, err := f.service.Update(context.Background(), "acme", decode(t, `{"display_name": "Second"}`)); err != nil {
+		t.Fatal(err)
+	}
+	f.releases.failureRecordsRevision = true
+	f.releases.upgradeErr = errors.New("apply failed")
+	if _, err := f.service.Update(context.Background(), "acme", decode(t, `{"display_name": "Broken"}`)); err == nil {
+		t.Fatal("update succeeded, want the injected failure")
+	}
+	f.releases.upgradeErr = nil
+
+	// The history is now 4 (rollback to 2), 3 failed, 2 superseded, 1 superseded.
+	rolledBack, err := f.service.Rollback(context.Background(), "acme", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rolledBack.DisplayName != "Second" {
+		t.Errorf("display name = %q, want Second of revision 2, skipping failed revision 3", rolledBack.DisplayName)
+	}
+	if f.releases.revision(acmeNamespace, acmeRelease, 5) == nil {
+		t.Error("the rollback recorded no revision 5")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -70,13 +71,7 @@ func ParseCreate(doc map[string]any) (Spec, error) {
 	var errs fieldErrors
 	id := checkID(&errs, doc["tenant_id"])
 
-	rest := make(map[string]any, len(doc))
-	for k, v := range doc {
-		if k != "tenant_id" {
-			rest[k] = v
-		}
-	}
-	spec, docErrs := parseDocument(id, rest)
+	spec, docErrs := parseFields(id, doc, append([]string{"tenant_id"}, documentFields...))
 	errs = append(errs, docErrs...)
 	if err := errs.err(); err != nil {
 		return Spec{}, err
@@ -99,11 +94,19 @@ func checkID(errs *fieldErrors, v any) string {
 	return id
 }
 
-// parseDocument checks a spec document (an update request merged onto the
-// current spec, or a create request without tenant_id).
+// documentFields are the top-level fields of a spec document.
+var documentFields = []string{"display_name", "providers", "agents", "channels", "heartbeat", "tools", "resources"}
+
+// parseDocument checks a spec document: an update request merged onto the
+// current spec.
 func parseDocument(id string, doc map[string]any) (Spec, fieldErrors) {
+	return parseFields(id, doc, documentFields)
+}
+
+// parseFields checks the spec fields of doc, whose top level may have only
+// the allowed fields.
+func parseFields(id string, doc map[string]any, allowed []string) (Spec, fieldErrors) {
 	var errs fieldErrors
-	allowed := []string{"display_name", "providers", "agents", "channels", "heartbeat", "tools", "resources"}
 	rejectUnknown(&errs, "", doc, allowed)
 
 	spec := Spec{ID: id}
@@ -137,6 +140,8 @@ func checkDisplayName(errs *fieldErrors, v any) string {
 		errs.add("display_name", "must not be empty")
 	case utf8.RuneCountInString(name) > MaxDisplayNameLength:
 		errs.add("display_name", "must be at most %d characters", MaxDisplayNameLength)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		errs.add("display_name", "must not contain control characters such as newlines or NUL")
 	}
 	return strings.TrimSpace(name)
 }
@@ -461,6 +466,9 @@ var resourceBounds = map[string][2]string{
 	"workspace_size": {"1Mi", "16Ti"},
 }
 
+// quantityExamples are shown in errors: CPU (true) and bytes (false).
+var quantityExamples = map[bool]string{true: `"500m" (half a CPU) or "1"`, false: `"512Mi" or "1Gi"`}
+
 func checkResources(errs *fieldErrors, v any) Resources {
 	out := DefaultResources
 	obj, ok := optionalObject(errs, "resources", v)
@@ -474,14 +482,15 @@ func checkResources(errs *fieldErrors, v any) Resources {
 			continue
 		}
 		path := "resources." + name
+		example := quantityExamples[strings.HasSuffix(name, "_cpu")]
 		s, ok := obj[name].(string)
 		if !ok {
-			errs.add(path, "must be a string holding a Kubernetes quantity, such as \"500m\" or \"1Gi\"")
+			errs.add(path, "must be a string holding a Kubernetes quantity, such as %s", example)
 			continue
 		}
 		q, err := resource.ParseQuantity(s)
 		if err != nil {
-			errs.add(path, "%q is not a Kubernetes quantity, such as \"500m\" or \"1Gi\"", s)
+			errs.add(path, "%q is not a Kubernetes quantity, such as %s", s, example)
 			continue
 		}
 		bounds := resourceBounds[name]

@@ -24,10 +24,11 @@ const (
 // NamespacePrefix prefixes every tenant id to name its namespace.
 const NamespacePrefix = "picoclaw-tenant-"
 
-// Deployment names rendered by the chart.
+// Names of objects the chart renders.
 const (
 	GatewayDeployment = "picoclaw-gateway"
 	AgentDeployment   = "picoclaw-agent"
+	WorkspaceClaim    = "picoclaw-workspace"
 )
 
 // Tenant is a tenant as the API returns it.

@@ -46,6 +46,9 @@ func (s *Service) Update(ctx context.Context, id string, patch map[string]any) (
 	if err != nil {
 		return Tenant{}, err
 	}
+	if err := s.checkWorkspaceGrowth(ctx, row, current.Values, spec); err != nil {
+		return Tenant{}, err
+	}
 
 	if err := s.Store.SetStatus(ctx, id, string(StatusUpdating), row.LastError); err != nil {
 		return Tenant{}, &StepError{Operation: "update", Tenant: id, Step: "mark tenant updating", Err: err}
@@ -97,6 +100,26 @@ func mergeSpec(id string, values, patch map[string]any) (Spec, error) {
 		return Spec{}, err
 	}
 	return spec, nil
+}
+
+// checkWorkspaceGrowth rejects a larger workspace when the claim's
+// StorageClass cannot expand volumes, which Kubernetes would reject halfway
+// through the upgrade.
+func (s *Service) checkWorkspaceGrowth(ctx context.Context, row store.Tenant, values map[string]any, spec Spec) error {
+	before, err := resource.ParseQuantity(str(object(values["workspace"])["size"]))
+	requested := resource.MustParse(spec.Resources.WorkspaceSize)
+	if err != nil || requested.Cmp(before) <= 0 {
+		return nil
+	}
+	expandable, class, err := s.Cluster.VolumeExpandable(ctx, row.Namespace, WorkspaceClaim)
+	if err != nil {
+		return &StepError{Operation: "update", Tenant: row.ID, Step: "check workspace storage class", Err: err}
+	}
+	if !expandable {
+		return &ValidationError{Fields: []FieldError{{Field: "resources.workspace_size",
+			Error: fmt.Sprintf("cannot grow: the workspace's storage class %q does not allow volume expansion", class)}}}
+	}
+	return nil
 }
 
 // restoreStatus puts back the status an update found, after the chart
