@@ -2,11 +2,11 @@ package api
 
 import (
 	"bytes"
-	"unicode/utf8"
 	"encoding/base64"
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
