@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
 	"k8s.io/client-go/rest"
@@ -59,6 +60,7 @@ func newManager(ctx context.Context, cfg config.Config, logger *slog.Logger) (*m
 		Logger:           logger,
 		OperationTimeout: cfg.OperationTimeout,
 		Observe:          metrics.ObserveOperation,
+		TokenKey:         []byte(cfg.TokenHashKey),
 	})
 	logger.Info("tenant chart loaded", "chart", tenantChart.Name(), "version", tenantChart.Metadata.Version)
 	return &manager{db: db, cluster: cluster, service: service, metrics: metrics}, nil
@@ -84,6 +86,9 @@ func kubeConfig(path string) (*rest.Config, error) {
 	// Each create makes dozens of API calls; the client-go default of 5
 	// requests per second would queue concurrent creates behind each other.
 	c.QPS, c.Burst = 100, 200
+	// An unreachable API server fails each request after this long instead
+	// of holding the operation until its own deadline.
+	c.Timeout = 30 * time.Second
 	c.UserAgent = "picoclaw-manager"
 	return c, nil
 }

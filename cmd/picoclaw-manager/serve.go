@@ -16,6 +16,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if cfg.APIKey == config.DefaultAPIKey {
 		logger.Warn("API_KEY is the default test key; set API_KEY before exposing the manager")
 	}
+	if cfg.TokenHashKey == "" {
+		logger.Warn("TOKEN_HASH_KEY is not set; channel token hashes use a built-in key, set a secret one before production")
+	}
 	m, err := newManager(ctx, cfg, logger)
 	if err != nil {
 		return err

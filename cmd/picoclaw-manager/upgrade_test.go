@@ -153,7 +153,7 @@ func fleetRequest(id string) map[string]any {
 		"tenant_id":    id,
 		"display_name": "Fleet " + id,
 		"providers":    map[string]any{"openai": map[string]any{"api_key": "sk-fleet-test-key-0000000000"}},
-		"channels":     map[string]any{"discord": map[string]any{"enabled": true, "token": "discord-fleet-token"}},
+		"channels":     map[string]any{"discord": map[string]any{"enabled": true, "token": "discord-fleet-token-" + id}},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/tenant"
 )
@@ -119,6 +120,8 @@ func statusOf(err error) (int, errorBody) {
 		return http.StatusNotFound, errorBody{Error: err.Error()}
 	case errors.As(err, &conflict):
 		return http.StatusConflict, errorBody{Error: conflict.Reason}
+	case errors.As(err, &step) && unavailable(err):
+		return http.StatusServiceUnavailable, errorBody{Error: err.Error()}
 	case errors.As(err, &step):
 		return http.StatusInternalServerError, errorBody{Error: err.Error()}
 	}
@@ -127,6 +130,13 @@ func statusOf(err error) (int, errorBody) {
 
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := statusOf(err)
+	var conflict *tenant.ConflictError
+	if errors.As(err, &conflict) && conflict.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(conflict.RetryAfter.Seconds())))
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	if status == http.StatusInternalServerError && body.Error == "internal error" {
 		logger(r).Error("unexpected error", "error", err.Error())
 	}

@@ -25,6 +25,10 @@ const (
 	exampleToken  = "123456789:AAintegration-telegram-token-xyz"
 )
 
+// tokenOf returns the telegram token of tenant id in createRequest: each
+// tenant needs its own, because a bot token serves one tenant only.
+func tokenOf(id string) string { return exampleToken + "-" + id }
+
 // createRequest returns the create request of the API documentation for id.
 func createRequest(id string) string {
 	return fmt.Sprintf(`{"tenant_id": %q, "display_name": "ACME Corp",
@@ -32,7 +36,7 @@ func createRequest(id string) string {
  "agents": {"defaults": {"provider": "anthropic", "model": "MiniMax-M2.5", "max_tokens": 200000, "temperature": 0.7}},
  "channels": {"telegram": {"enabled": true, "token": %q, "allow_from": [123456]}},
  "resources": {"agent_cpu": "500m", "agent_memory": "1Gi", "gateway_cpu": "250m", "gateway_memory": "512Mi", "workspace_size": "500Mi"}}`,
-		id, exampleAPIKey, exampleToken)
+		id, exampleAPIKey, tokenOf(id))
 }
 
 // tenantResponse is the Tenant JSON the API returns.
@@ -177,8 +181,8 @@ func TestTenantLifecycle(t *testing.T) {
 			t.Errorf("provider changed: api_base %v, api_key kept %v", provider["api_base"], provider["api_key"] == exampleAPIKey)
 		}
 		telegram := config["channels"].(map[string]any)["telegram"].(map[string]any)
-		if telegram["token"] != exampleToken || telegram["enabled"] != true {
-			t.Errorf("telegram channel changed: enabled %v, token kept %v", telegram["enabled"], telegram["token"] == exampleToken)
+		if telegram["token"] != tokenOf(id) || telegram["enabled"] != true {
+			t.Errorf("telegram channel changed: enabled %v, token kept %v", telegram["enabled"], telegram["token"] == tokenOf(id))
 		}
 	})
 

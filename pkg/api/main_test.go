@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "integration environment:", err)
 		os.Exit(1)
 	}
-	os.Exit(code)
+	os.Exit(checkRecordedResponses(code))
 }
 
 func runWithEnv(m *testing.M) (int, error) {
@@ -111,7 +111,8 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// newHandler assembles a manager on the shared servers, installing c.
+// newHandler assembles a manager on the shared servers, installing c. Its
+// responses are recorded for the check against openapi.yaml.
 func newHandler(db *store.Store, c *chartv2.Chart) http.Handler {
 	service := tenant.NewService(tenant.Config{
 		Store:    db,
@@ -121,12 +122,12 @@ func newHandler(db *store.Store, c *chartv2.Chart) http.Handler {
 		Values:   tenant.ValuesOptions{Image: "docker.io/sipeed/picoclaw:latest", ManagerNamespace: "picoclaw-system"},
 		Logger:   testLogger(),
 	})
-	return api.NewHandler(api.Config{
+	return recordResponses(api.NewHandler(api.Config{
 		Tenants: service,
 		APIKey:  apiKey,
 		Checks:  []api.Check{{Name: "postgresql", Run: db.Ping}, {Name: "kubernetes", Run: env.cluster.Ping}},
 		Logger:  testLogger(),
-	})
+	}))
 }
 
 // requireEnv skips integration tests in -short mode, which runs unit tests only.

@@ -259,3 +259,26 @@ func TestListPages(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenServesOneTenant(t *testing.T) {
+	requireEnv(t)
+	createTenant(t, "token-owner", createRequest("token-owner"))
+
+	body := strings.Replace(createRequest("token-thief"), tokenOf("token-thief"), tokenOf("token-owner"), 1)
+	r := call(t, env.manager, http.MethodPost, "/api/v1/tenants", body)
+	expectStatus(t, r, http.StatusConflict)
+	e := decodeError(t, r)
+	if !strings.Contains(e.Error, "channels.telegram") {
+		t.Errorf("error = %q, want it to name channels.telegram", e.Error)
+	}
+	if strings.Contains(string(r.body), "token-owner") {
+		t.Errorf("error %s reveals the other tenant or its token", r.body)
+	}
+	expectNothingLeft(t, "token-thief")
+
+	createTenant(t, "token-other", createRequest("token-other"))
+	patch := fmt.Sprintf(`{"channels": {"telegram": {"token": %q}}}`, tokenOf("token-owner"))
+	r = call(t, env.manager, http.MethodPatch, "/api/v1/tenants/token-other", patch)
+	expectStatus(t, r, http.StatusConflict)
+	expectRelease(t, "picoclaw-tenant-token-other", "token-other", 1)
+}

@@ -28,6 +28,7 @@ type Config struct {
 	LogLevel         string
 	OperationTimeout time.Duration
 	ShutdownTimeout  time.Duration
+	TokenHashKey     string
 }
 
 // setting is one configuration key: its flag, environment variable (the key
@@ -47,6 +48,7 @@ var settings = []setting{
 	{"log_level", "log-level", "info", "log level: debug, info, warn or error"},
 	{"operation_timeout", "operation-timeout", "5m", "upper bound of one create, update, delete or restart"},
 	{"shutdown_timeout", "shutdown-timeout", "30s", "how long shutdown waits for requests in flight"},
+	{"token_hash_key", "token-hash-key", "", "secret key of the hashes of channel tokens in PostgreSQL; the same on every replica (prefer the TOKEN_HASH_KEY environment variable)"},
 }
 
 // Load adds the settings' flags to flags, parses args (without the program
@@ -89,6 +91,7 @@ func fromViper(v *viper.Viper) (Config, error) {
 		Kubeconfig:       v.GetString("kubeconfig"),
 		ManagerNamespace: v.GetString("manager_namespace"),
 		LogLevel:         v.GetString("log_level"),
+		TokenHashKey:     v.GetString("token_hash_key"),
 	}
 	var errs []error
 	var err error

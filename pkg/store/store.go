@@ -44,10 +44,18 @@ const (
 	LockConnections  = 30
 )
 
+// QueryTimeout bounds every query, so an unreachable or stuck PostgreSQL
+// fails a request in seconds instead of holding it.
+const QueryTimeout = 10 * time.Second
+
 // Store is the tenants table.
 type Store struct {
 	pool  *pgxpool.Pool
 	locks *pgxpool.Pool
+}
+
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, QueryTimeout)
 }
 
 // Open connects to the database at url. It does not migrate.
@@ -85,6 +93,9 @@ func (s *Store) Close() {
 
 // Ping runs a trivial query to check that PostgreSQL is reachable.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
 	var one int
 	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("PostgreSQL not reachable: %w", err)
@@ -105,6 +116,9 @@ func scanTenant(row pgx.Row) (Tenant, error) {
 // Insert adds t and returns it as stored, with its timestamps. It returns
 // ErrDuplicate when the id or the namespace exists.
 func (s *Store) Insert(ctx context.Context, t Tenant) (Tenant, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
 	row := s.pool.QueryRow(ctx, `INSERT INTO tenants
 		(id, display_name, namespace, status, release_name, release_revision, chart_version, resources, last_error)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+columns,
@@ -123,6 +137,9 @@ func (s *Store) Insert(ctx context.Context, t Tenant) (Tenant, error) {
 
 // Get returns the tenant with id, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (Tenant, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
 	t, err := scanTenant(s.pool.QueryRow(ctx, "SELECT "+columns+" FROM tenants WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Tenant{}, ErrNotFound
@@ -136,6 +153,9 @@ func (s *Store) Get(ctx context.Context, id string) (Tenant, error) {
 // List returns tenants ordered by id, starting after the id after (all when
 // empty), at most limit of them (all when limit is 0).
 func (s *Store) List(ctx context.Context, after string, limit int) ([]Tenant, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
 	query := "SELECT " + columns + " FROM tenants WHERE id > $1 ORDER BY id"
 	args := []any{after}
 	if limit > 0 {
@@ -156,6 +176,9 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]Tenant, er
 // Update writes every mutable column of t and sets updated_at. It returns
 // the tenant as stored, or ErrNotFound.
 func (s *Store) Update(ctx context.Context, t Tenant) (Tenant, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
 	row := s.pool.QueryRow(ctx, `UPDATE tenants SET display_name = $2, status = $3,
 		release_revision = $4, chart_version = $5, resources = $6, last_error = $7, updated_at = now()
 		WHERE id = $1 RETURNING `+columns,
@@ -172,6 +195,9 @@ func (s *Store) Update(ctx context.Context, t Tenant) (Tenant, error) {
 
 // SetStatus sets the status and last error of tenant id.
 func (s *Store) SetStatus(ctx context.Context, id, status, lastError string) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
 	tag, err := s.pool.Exec(ctx, `UPDATE tenants SET status = $2, last_error = $3, updated_at = now()
 		WHERE id = $1`, id, status, lastError)
 	if err != nil {
@@ -185,6 +211,9 @@ func (s *Store) SetStatus(ctx context.Context, id, status, lastError string) err
 
 // Delete removes tenant id. A missing row is not an error.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
 	if _, err := s.pool.Exec(ctx, "DELETE FROM tenants WHERE id = $1", id); err != nil {
 		return fmt.Errorf("delete tenant %s: %w", id, err)
 	}
@@ -193,6 +222,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // CountByStatus returns how many tenants are in each status.
 func (s *Store) CountByStatus(ctx context.Context) (map[string]int, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
 	rows, err := s.pool.Query(ctx, "SELECT status, count(*) FROM tenants GROUP BY status")
 	if err != nil {
 		return nil, fmt.Errorf("count tenants: %w", err)

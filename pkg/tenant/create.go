@@ -53,6 +53,12 @@ func (s *Service) Create(ctx context.Context, doc map[string]any) (t Tenant, err
 	if err != nil {
 		return Tenant{}, err
 	}
+	if err := s.claimTokens(ctx, "create", id, spec.Sections); err != nil {
+		if deleteErr := s.Store.Delete(context.WithoutCancel(ctx), id); deleteErr != nil {
+			s.Logger.Error("cannot release reserved tenant id", "tenant", id, "error", deleteErr.Error())
+		}
+		return Tenant{}, err
+	}
 	values := spec.Values(s.Values)
 	t, err = s.provision(ctx, spec, values, row)
 	if err != nil {
@@ -70,7 +76,8 @@ func (s *Service) checkNamespaceFree(ctx context.Context, id, namespace string) 
 	}
 	switch state {
 	case kube.NamespaceTerminating:
-		return &ConflictError{Reason: fmt.Sprintf("namespace %s of an earlier tenant %s is still terminating; retry when it is gone", namespace, id)}
+		return &ConflictError{Reason: fmt.Sprintf("namespace %s of an earlier tenant %s is still terminating; retry when it is gone", namespace, id),
+			RetryAfter: 10 * time.Second}
 	case kube.NamespaceActive:
 		if _, err := s.Store.Get(ctx, id); err == nil {
 			return &ConflictError{Reason: fmt.Sprintf("tenant %s already exists", id)}

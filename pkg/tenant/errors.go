@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/picoclaw"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
@@ -29,6 +30,9 @@ func (e *notFoundError) Is(target error) bool { return target == ErrNotFound }
 // namespace is still terminating.
 type ConflictError struct {
 	Reason string
+	// RetryAfter is how long a client should wait before retrying, when the
+	// conflict is expected to clear by itself; zero when it will not.
+	RetryAfter time.Duration
 }
 
 func (e *ConflictError) Error() string { return e.Reason }

@@ -59,6 +59,9 @@ func (l *callLog) contains(call string) bool {
 // fakeStore keeps tenant rows in memory, as the tenants table does. Each
 // error field, when set, is returned by the method of the same name.
 type fakeStore struct {
+	// tokens maps claimed token hashes to the tenant that claimed them.
+	tokens map[string]string
+
 	log *callLog
 
 	mu    sync.Mutex
@@ -195,6 +198,31 @@ func (s *fakeStore) Delete(ctx context.Context, id string) error {
 
 // TryLock returns store.ErrLocked while another caller holds id's lock, as
 // the advisory lock of *store.Store does.
+func (s *fakeStore) ClaimTokens(ctx context.Context, id string, claims []store.TokenClaim) error {
+	if err := s.log.enter(ctx, "claim tokens %s", id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tokens == nil {
+		s.tokens = map[string]string{}
+	}
+	for _, c := range claims {
+		if owner, ok := s.tokens[string(c.Hash)]; ok && owner != id {
+			return &store.TokenInUseError{Channel: c.Channel}
+		}
+	}
+	for hash, owner := range s.tokens {
+		if owner == id {
+			delete(s.tokens, hash)
+		}
+	}
+	for _, c := range claims {
+		s.tokens[string(c.Hash)] = id
+	}
+	return nil
+}
+
 func (s *fakeStore) TryLock(ctx context.Context, id string) (func(), error) {
 	if err := s.log.enter(ctx, "lock %s", id); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/picoclaw"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
 )
 
@@ -71,6 +72,9 @@ func (s *Service) Rollback(ctx context.Context, id string, revision int) (t Tena
 	}
 	target, err := rollbackTarget(revisions, revision)
 	if err != nil {
+		return Tenant{}, err
+	}
+	if err := s.claimTokens(ctx, "rollback", id, picoclaw.SectionsOf(object(target.Values["config"]))); err != nil {
 		return Tenant{}, err
 	}
 

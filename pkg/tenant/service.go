@@ -22,6 +22,7 @@ type Store interface {
 	SetStatus(ctx context.Context, id, status, lastError string) error
 	Delete(ctx context.Context, id string) error
 	TryLock(ctx context.Context, id string) (unlock func(), err error)
+	ClaimTokens(ctx context.Context, id string, claims []store.TokenClaim) error
 }
 
 // Releases drives Helm; *release.Driver implements it.
@@ -46,6 +47,9 @@ type Cluster interface {
 	VolumeExpandable(ctx context.Context, namespace, name string) (bool, string, error)
 }
 
+// DefaultTokenKey keys token hashes when Config.TokenKey is empty.
+const DefaultTokenKey = "picoclaw-manager-channel-tokens"
+
 // Config assembles a Service.
 type Config struct {
 	Store    Store
@@ -57,6 +61,10 @@ type Config struct {
 	Logger *slog.Logger
 	// OperationTimeout bounds one create, update, delete or restart.
 	OperationTimeout time.Duration
+	// TokenKey keys the hashes of channel tokens kept in PostgreSQL. Every
+	// replica must use the same key; changing it forgets which tenant uses
+	// which token until each tenant is updated.
+	TokenKey []byte
 	// Observe, when set, is called once per operation, for metrics.
 	Observe func(operation string, duration time.Duration, err error)
 }
@@ -77,6 +85,9 @@ func NewService(c Config) *Service {
 	if c.OperationTimeout == 0 {
 		c.OperationTimeout = 5 * time.Minute
 	}
+	if len(c.TokenKey) == 0 {
+		c.TokenKey = []byte(DefaultTokenKey)
+	}
 	return &Service{Config: c, now: time.Now}
 }
 
@@ -91,7 +102,8 @@ func (s *Service) operation(ctx context.Context) (context.Context, context.Cance
 func (s *Service) lock(ctx context.Context, operation, id string) (func(), error) {
 	unlock, err := s.Store.TryLock(ctx, id)
 	if errors.Is(err, store.ErrLocked) {
-		return nil, &ConflictError{Reason: "another operation on tenant " + id + " is in progress; retry when it has finished"}
+		return nil, &ConflictError{Reason: "another operation on tenant " + id + " is in progress; retry when it has finished",
+			RetryAfter: 5 * time.Second}
 	}
 	if err != nil {
 		return nil, &StepError{Operation: operation, Tenant: id, Step: "lock tenant", Err: err}

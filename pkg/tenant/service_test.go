@@ -51,10 +51,16 @@ func (f *fixture) mustRow(t *testing.T, id string) store.Tenant {
 }
 
 // requestFor returns exampleRequest with tenant_id set to id.
+// requestFor returns the example request for id, with a telegram token of
+// its own, since a token can serve one tenant only.
 func requestFor(t *testing.T, id string) map[string]any {
 	t.Helper()
 	doc := decode(t, exampleRequest)
 	doc["tenant_id"] = id
+	if id != "acme" {
+		telegram := path(doc, "channels", "telegram")
+		telegram["token"] = "123456:token-of-" + id
+	}
 	return doc
 }
 
@@ -145,7 +151,7 @@ func TestCreateProvisionsTenant(t *testing.T) {
 	wantCalls := []string{
 		"lock acme",
 		"namespace state picoclaw-tenant-acme",
-		"insert acme",
+		"insert acme", "claim tokens acme",
 		"create namespace picoclaw-tenant-acme",
 		"install picoclaw-tenant-acme/acme",
 		"update acme",
@@ -165,7 +171,7 @@ func TestCreateCompensatesFailedStep(t *testing.T) {
 		"delete acme",
 		"unlock acme",
 	}
-	beforeNamespace := []string{"lock acme", "namespace state picoclaw-tenant-acme", "insert acme", "create namespace picoclaw-tenant-acme"}
+	beforeNamespace := []string{"lock acme", "namespace state picoclaw-tenant-acme", "insert acme", "claim tokens acme", "create namespace picoclaw-tenant-acme"}
 
 	tests := []struct {
 		name   string
@@ -602,6 +608,7 @@ func TestUpdateMergesPatch(t *testing.T) {
 		"lock acme",
 		"get acme",
 		"get release picoclaw-tenant-acme/acme",
+		"claim tokens acme",
 		"set status acme updating",
 		"upgrade picoclaw-tenant-acme/acme",
 		"update acme",
@@ -1183,5 +1190,31 @@ func TestRollbackSkipsFailedRevisions(t *testing.T) {
 	}
 	if f.releases.revision(acmeNamespace, acmeRelease, 5) == nil {
 		t.Error("the rollback recorded no revision 5")
+	}
+}
+
+func TestTokenServesOneTenant(t *testing.T) {
+	f := newFixture(t)
+	f.createAcme(t)
+	ctx := context.Background()
+
+	doc := requestFor(t, "globex")
+	path(doc, "channels", "telegram")["token"] = path(decode(t, exampleRequest), "channels", "telegram")["token"]
+	_, err := f.service.Create(ctx, doc)
+	conflict := asConflict(t, err)
+	if !strings.Contains(conflict.Reason, "channels.telegram") {
+		t.Errorf("reason = %q, want it to name channels.telegram", conflict.Reason)
+	}
+	assertNoSecret(t, "conflict reason", conflict.Reason)
+	if _, err := f.store.Get(ctx, "globex"); err == nil {
+		t.Error("the rejected tenant's row remains")
+	}
+
+	if _, err := f.service.Create(ctx, requestFor(t, "globex")); err != nil {
+		t.Fatalf("create with a token of its own: %v", err)
+	}
+	patch := decode(t, `{"channels": {"telegram": {"token": "`+path(decode(t, exampleRequest), "channels", "telegram")["token"].(string)+`"}}}`)
+	if _, err := f.service.Update(ctx, "globex", patch); err == nil {
+		t.Error("update to acme's token succeeded, want a conflict")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/picoclaw"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/store"
 )
@@ -49,6 +50,9 @@ func (s *Service) Update(ctx context.Context, id string, patch map[string]any) (
 	if err := s.checkWorkspaceGrowth(ctx, row, current.Values, spec); err != nil {
 		return Tenant{}, err
 	}
+	if err := s.claimTokens(ctx, "update", id, spec.Sections); err != nil {
+		return Tenant{}, err
+	}
 
 	if err := s.Store.SetStatus(ctx, id, string(StatusUpdating), row.LastError); err != nil {
 		return Tenant{}, &StepError{Operation: "update", Tenant: id, Step: "mark tenant updating", Err: err}
@@ -57,6 +61,7 @@ func (s *Service) Update(ctx context.Context, id string, patch map[string]any) (
 	rel, err := s.Releases.Upgrade(ctx, row.Namespace, row.ReleaseName, s.Chart, values)
 	if err != nil {
 		err = fromRelease("update", id, "upgrade release", values, err)
+		s.reclaimTokens(ctx, row.ID, current.Values)
 		var rejected *ValidationError
 		if errors.As(err, &rejected) {
 			s.restoreStatus(ctx, row)
@@ -120,6 +125,15 @@ func (s *Service) checkWorkspaceGrowth(ctx context.Context, row store.Tenant, va
 			Error: fmt.Sprintf("cannot grow: the workspace's storage class %q does not allow volume expansion", class)}}}
 	}
 	return nil
+}
+
+// reclaimTokens gives tenant id back the tokens of values after an update
+// that claimed new ones failed.
+func (s *Service) reclaimTokens(ctx context.Context, id string, values map[string]any) {
+	sections := picoclaw.SectionsOf(object(values["config"]))
+	if err := s.claimTokens(context.WithoutCancel(ctx), "update", id, sections); err != nil {
+		s.Logger.Error("cannot restore channel token claims", "tenant", id, "error", err.Error())
+	}
 }
 
 // restoreStatus puts back the status an update found, after the chart
