@@ -25,6 +25,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer m.close()
 
+	go m.service.RunRecovery(ctx, cfg.RecoveryInterval)
+	if cfg.DriftInterval > 0 {
+		go m.service.RunDriftCheck(ctx, cfg.DriftInterval)
+	}
+
 	handler := api.NewHandler(api.Config{
 		Tenants: m.service,
 		APIKey:  cfg.APIKey,

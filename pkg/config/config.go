@@ -29,6 +29,8 @@ type Config struct {
 	OperationTimeout time.Duration
 	ShutdownTimeout  time.Duration
 	TokenHashKey     string
+	RecoveryInterval time.Duration
+	DriftInterval    time.Duration
 }
 
 // setting is one configuration key: its flag, environment variable (the key
@@ -48,6 +50,8 @@ var settings = []setting{
 	{"log_level", "log-level", "info", "log level: debug, info, warn or error"},
 	{"operation_timeout", "operation-timeout", "5m", "upper bound of one create, update, delete or restart"},
 	{"shutdown_timeout", "shutdown-timeout", "30s", "how long shutdown waits for requests in flight"},
+	{"recovery_interval", "recovery-interval", "30s", "how often to recover tenants an interrupted operation left behind (also at start)"},
+	{"drift_interval", "drift-interval", "0s", "how often to check tenants for changes made outside the manager; 0s turns the check off"},
 	{"token_hash_key", "token-hash-key", "", "secret key of the hashes of channel tokens in PostgreSQL; the same on every replica (prefer the TOKEN_HASH_KEY environment variable)"},
 }
 
@@ -100,6 +104,12 @@ func fromViper(v *viper.Viper) (Config, error) {
 	}
 	if c.ShutdownTimeout, err = time.ParseDuration(v.GetString("shutdown_timeout")); err != nil {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: %w", err))
+	}
+	if c.RecoveryInterval, err = time.ParseDuration(v.GetString("recovery_interval")); err != nil || c.RecoveryInterval <= 0 {
+		errs = append(errs, fmt.Errorf("recovery_interval: must be a positive duration such as 30s, got %q", v.GetString("recovery_interval")))
+	}
+	if c.DriftInterval, err = time.ParseDuration(v.GetString("drift_interval")); err != nil || c.DriftInterval < 0 {
+		errs = append(errs, fmt.Errorf("drift_interval: must be a duration such as 5m, or 0s for off, got %q", v.GetString("drift_interval")))
 	}
 	if strings.TrimSpace(c.APIKey) == "" {
 		errs = append(errs, errors.New("api_key: must not be empty"))

@@ -31,8 +31,10 @@ type Tenant struct {
 	ChartVersion    string
 	Resources       map[string]string
 	LastError       string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// Drift is what the drift check last found changed outside the manager.
+	Drift     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Connection pool sizes. A tenant lock holds one connection for the whole
@@ -104,12 +106,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 const columns = `id, display_name, namespace, status, release_name, release_revision,
-	chart_version, resources, last_error, created_at, updated_at`
+	chart_version, resources, last_error, drift, created_at, updated_at`
 
 func scanTenant(row pgx.Row) (Tenant, error) {
 	var t Tenant
 	err := row.Scan(&t.ID, &t.DisplayName, &t.Namespace, &t.Status, &t.ReleaseName,
-		&t.ReleaseRevision, &t.ChartVersion, &t.Resources, &t.LastError, &t.CreatedAt, &t.UpdatedAt)
+		&t.ReleaseRevision, &t.ChartVersion, &t.Resources, &t.LastError, &t.Drift, &t.CreatedAt, &t.UpdatedAt)
 	return t, err
 }
 
@@ -240,4 +242,32 @@ func (s *Store) CountByStatus(ctx context.Context) (map[string]int, error) {
 		return nil, fmt.Errorf("count tenants: %w", err)
 	}
 	return counts, nil
+}
+
+// ListByStatus returns the tenants in any of statuses, ordered by id.
+func (s *Store) ListByStatus(ctx context.Context, statuses ...string) ([]Tenant, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
+	rows, err := s.pool.Query(ctx, "SELECT "+columns+" FROM tenants WHERE status = ANY($1) ORDER BY id", statuses)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants by status: %w", err)
+	}
+	tenants, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Tenant, error) { return scanTenant(row) })
+	if err != nil {
+		return nil, fmt.Errorf("list tenants by status: %w", err)
+	}
+	return tenants, nil
+}
+
+// SetDrift records what the drift check found for tenant id; empty clears it.
+// It leaves updated_at alone, because the tenant itself did not change.
+func (s *Store) SetDrift(ctx context.Context, id, drift string) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+
+	if _, err := s.pool.Exec(ctx, "UPDATE tenants SET drift = $2 WHERE id = $1", id, drift); err != nil {
+		return fmt.Errorf("set drift of tenant %s: %w", id, err)
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package tenant
 import (
 	"context"
 	"time"
+
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/store"
 )
 
 // Delete uninstalls tenant id's release, starts the deletion of its
@@ -28,15 +30,20 @@ func (s *Service) Delete(ctx context.Context, id string) (err error) {
 	if err := s.Store.SetStatus(ctx, id, string(StatusDeleting), row.LastError); err != nil {
 		return &StepError{Operation: "delete", Tenant: id, Step: "mark tenant deleting", Err: err}
 	}
+	return s.finishDelete(ctx, row)
+}
 
+// finishDelete uninstalls the release, starts the namespace's deletion and
+// deletes the row of a tenant marked deleting.
+func (s *Service) finishDelete(ctx context.Context, row store.Tenant) error {
 	if err := s.Releases.Uninstall(ctx, row.Namespace, row.ReleaseName); err != nil {
-		return s.failDelete(ctx, id, "uninstall release", err)
+		return s.failDelete(ctx, row.ID, "uninstall release", err)
 	}
 	if err := s.Cluster.DeleteNamespace(ctx, row.Namespace); err != nil {
-		return s.failDelete(ctx, id, "delete namespace", err)
+		return s.failDelete(ctx, row.ID, "delete namespace", err)
 	}
-	if err := s.Store.Delete(ctx, id); err != nil {
-		return s.failDelete(ctx, id, "delete tenant row", err)
+	if err := s.Store.Delete(ctx, row.ID); err != nil {
+		return s.failDelete(ctx, row.ID, "delete tenant row", err)
 	}
 	return nil
 }

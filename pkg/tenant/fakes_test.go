@@ -198,6 +198,36 @@ func (s *fakeStore) Delete(ctx context.Context, id string) error {
 
 // TryLock returns store.ErrLocked while another caller holds id's lock, as
 // the advisory lock of *store.Store does.
+func (s *fakeStore) ListByStatus(ctx context.Context, statuses ...string) ([]store.Tenant, error) {
+	if err := s.log.enter(ctx, "list by status %v", statuses); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Tenant
+	for _, id := range slices.Sorted(maps.Keys(s.rows)) {
+		if slices.Contains(statuses, s.rows[id].Status) {
+			out = append(out, copyRow(s.rows[id]))
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) SetDrift(ctx context.Context, id, drift string) error {
+	if err := s.log.enter(ctx, "set drift %s", id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	row, ok := s.rows[id]
+	if !ok {
+		return store.ErrNotFound
+	}
+	row.Drift = drift
+	s.rows[id] = row
+	return nil
+}
+
 func (s *fakeStore) ClaimTokens(ctx context.Context, id string, claims []store.TokenClaim) error {
 	if err := s.log.enter(ctx, "claim tokens %s", id); err != nil {
 		return err
@@ -437,6 +467,26 @@ func (r *fakeReleases) Get(ctx context.Context, namespace, name string) (*releas
 		return nil, release.ErrNotFound
 	}
 	return copyRelease(history[len(history)-1]), nil
+}
+
+// MarkFailed marks a latest revision in a pending-* status failed, as the
+// Helm driver does.
+func (r *fakeReleases) MarkFailed(ctx context.Context, namespace, name string) (bool, error) {
+	if err := r.log.enter(ctx, "mark failed %s/%s", namespace, name); err != nil {
+		return false, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	history := r.history[namespace+"/"+name]
+	if len(history) == 0 {
+		return false, release.ErrNotFound
+	}
+	last := history[len(history)-1]
+	if !strings.HasPrefix(last.Status, "pending-") {
+		return false, nil
+	}
+	last.Status = "failed"
+	return true, nil
 }
 
 func (r *fakeReleases) History(ctx context.Context, namespace, name string) ([]*release.Release, error) {

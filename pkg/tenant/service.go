@@ -21,6 +21,8 @@ type Store interface {
 	Update(ctx context.Context, t store.Tenant) (store.Tenant, error)
 	SetStatus(ctx context.Context, id, status, lastError string) error
 	Delete(ctx context.Context, id string) error
+	ListByStatus(ctx context.Context, statuses ...string) ([]store.Tenant, error)
+	SetDrift(ctx context.Context, id, drift string) error
 	TryLock(ctx context.Context, id string) (unlock func(), err error)
 	ClaimTokens(ctx context.Context, id string, claims []store.TokenClaim) error
 }
@@ -33,6 +35,7 @@ type Releases interface {
 	Uninstall(ctx context.Context, namespace, name string) error
 	Get(ctx context.Context, namespace, name string) (*release.Release, error)
 	History(ctx context.Context, namespace, name string) ([]*release.Release, error)
+	MarkFailed(ctx context.Context, namespace, name string) (bool, error)
 }
 
 // Cluster is the Kubernetes access the service needs besides Helm.

@@ -33,14 +33,16 @@ const (
 
 // Tenant is a tenant as the API returns it.
 type Tenant struct {
-	ID          string    `json:"id"`
-	DisplayName string    `json:"display_name"`
-	Namespace   string    `json:"namespace"`
-	Status      Status    `json:"status"`
-	LastError   string    `json:"last_error,omitempty"`
-	Resources   Resources `json:"resources"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	Namespace   string `json:"namespace"`
+	Status      Status `json:"status"`
+	LastError   string `json:"last_error,omitempty"`
+	// Drift is what the drift check last found changed outside the manager.
+	Drift     string    `json:"drift,omitempty"`
+	Resources Resources `json:"resources"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 
 	// The fields below are read live from the cluster by Get.
 	Release   *ReleaseInfo                   `json:"release,omitempty"`

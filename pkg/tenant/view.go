@@ -21,6 +21,7 @@ func fromRow(row store.Tenant) Tenant {
 		Namespace:   row.Namespace,
 		Status:      Status(row.Status),
 		LastError:   row.LastError,
+		Drift:       row.Drift,
 		Resources: Resources{
 			AgentCPU:      row.Resources["agent_cpu"],
 			AgentMemory:   row.Resources["agent_memory"],
