@@ -256,6 +256,7 @@ const validTenant = `{"id": "acme", "display_name": "ACME Corp", "namespace": "p
  "release": {"name": "acme", "namespace": "picoclaw-tenant-acme", "revision": 1, "status": "deployed",
              "chart_version": "0.1.0", "updated_at": "2026-02-16T10:00:00Z"},
  "workloads": {"gateway": {"desired": 1, "ready": 1, "available": 1, "updated": 1}},
+ "agent_enabled": true,
  "config": {"agents": {"defaults": {"provider": "anthropic", "workspace": "/home/picoclaw/.picoclaw/workspace"}},
             "providers": {"anthropic": {"api_key": "sk-...9f2c"}},
             "channels": {"telegram": {"enabled": true, "token": "(set)", "allow_from": [123456, "@someone"]}},
@@ -281,6 +282,8 @@ func TestResponseCheckFindsDrift(t *testing.T) {
 	withCursor := jsonExchange(http.MethodGet, "/api/v1/tenants", http.StatusOK, `[]`)
 	withCursor.rawQuery = "limit=1"
 	withCursor.header.Set(api.NextCursorHeader, "YWNtZQ")
+	metrics := jsonExchange(http.MethodGet, "/metrics", http.StatusOK, "# TYPE picoclaw_tenants gauge\n")
+	metrics.header.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
 
 	tests := []struct {
 		name     string
@@ -289,6 +292,7 @@ func TestResponseCheckFindsDrift(t *testing.T) {
 	}{
 		{"valid tenant", jsonExchange(http.MethodGet, "/api/v1/tenants/acme", 200, validTenant), ""},
 		{"valid list page", withCursor, ""},
+		{"metrics in text format", metrics, ""},
 		{"unknown route 404", jsonExchange(http.MethodGet, "/nothing", 404, `{"error": "no route for GET /nothing"}`), ""},
 		{"tenant extra field", jsonExchange(http.MethodGet, "/api/v1/tenants/acme", 200,
 			strings.Replace(validTenant, `"status": "active"`, `"status": "active", "owner": "x"`, 1)), `"owner"`},

@@ -36,15 +36,19 @@ type Spec struct {
 	// int64 or float64.
 	Sections  picoclaw.Sections
 	Resources Resources
+	// AgentEnabled runs the interactive `picoclaw agent` Deployment beside
+	// the gateway; a tenant that only chats through channels can turn it off.
+	AgentEnabled bool
 }
 
 // document returns the spec in the shape of an update request, without
 // tenant_id: the document that a merge patch applies to.
 func (s Spec) document() map[string]any {
 	doc := map[string]any{
-		"display_name": s.DisplayName,
-		"providers":    s.Sections.Providers,
-		"channels":     s.Sections.Channels,
+		"display_name":  s.DisplayName,
+		"agent_enabled": s.AgentEnabled,
+		"providers":     s.Sections.Providers,
+		"channels":      s.Sections.Channels,
 		"resources": map[string]any{
 			"agent_cpu":      s.Resources.AgentCPU,
 			"agent_memory":   s.Resources.AgentMemory,
@@ -95,7 +99,7 @@ func checkID(errs *fieldErrors, v any) string {
 }
 
 // documentFields are the top-level fields of a spec document.
-var documentFields = []string{"display_name", "providers", "agents", "channels", "heartbeat", "tools", "resources"}
+var documentFields = []string{"display_name", "providers", "agents", "channels", "heartbeat", "tools", "resources", "agent_enabled"}
 
 // parseDocument checks a spec document: an update request merged onto the
 // current spec.
@@ -117,6 +121,10 @@ func parseFields(id string, doc map[string]any, allowed []string) (Spec, fieldEr
 	spec.Sections.Heartbeat = checkPassThrough(&errs, "heartbeat", doc["heartbeat"])
 	spec.Sections.Tools = checkPassThrough(&errs, "tools", doc["tools"])
 	spec.Resources = checkResources(&errs, doc["resources"])
+	spec.AgentEnabled = true
+	if enabled, ok := checkBool(&errs, "agent_enabled", doc["agent_enabled"]); ok {
+		spec.AgentEnabled = enabled
+	}
 	return spec, errs
 }
 

@@ -47,6 +47,8 @@ type Tenant struct {
 	// The fields below are read live from the cluster by Get.
 	Release   *ReleaseInfo                   `json:"release,omitempty"`
 	Workloads map[string]kube.WorkloadStatus `json:"workloads,omitempty"`
+	// AgentEnabled tells whether the agent Deployment runs beside the gateway.
+	AgentEnabled *bool `json:"agent_enabled,omitempty"`
 	// Config is the tenant's PicoClaw config.json with every secret redacted.
 	Config map[string]any `json:"config,omitempty"`
 }

@@ -29,7 +29,7 @@ func (s Spec) Values(opts ValuesOptions) map[string]any {
 		"image":  map[string]any{"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"},
 		"config": picoclaw.Build(s.Sections),
 		"agent": map[string]any{
-			"enabled":   true,
+			"enabled":   s.AgentEnabled,
 			"resources": agent.values(),
 		},
 		"gateway": map[string]any{
@@ -41,11 +41,20 @@ func (s Spec) Values(opts ValuesOptions) map[string]any {
 			"storageClassName": "",
 			"accessMode":       "ReadWriteOnce",
 		},
-		"quota":      quota(agent, gateway, q.workspace),
+		"quota":      quota(s.quotaAgent(agent), gateway, q.workspace),
 		"limitRange": limitRange(agent, gateway),
 		"manager":    map[string]any{"namespace": opts.ManagerNamespace},
 		"rbac":       map[string]any{"operatorGroups": []any{}},
 	}
+}
+
+// quotaAgent returns the agent container as the quota counts it: nothing
+// when the agent is disabled.
+func (s Spec) quotaAgent(agent container) container {
+	if s.AgentEnabled {
+		return agent
+	}
+	return container{}
 }
 
 // container is the requests and limits of one container.
@@ -116,9 +125,11 @@ func splitImage(image string) (repository, tag string) {
 // release, so an update merges onto what the cluster runs, whoever wrote it.
 func documentFromValues(values map[string]any) map[string]any {
 	sections := picoclaw.SectionsOf(object(values["config"]))
+	agentEnabled, ok := object(values["agent"])["enabled"].(bool)
 	doc := Spec{
-		DisplayName: str(object(values["tenant"])["displayName"]),
-		Sections:    sections,
+		DisplayName:  str(object(values["tenant"])["displayName"]),
+		Sections:     sections,
+		AgentEnabled: agentEnabled || !ok,
 		Resources: Resources{
 			AgentCPU:      str(path(values, "agent", "resources", "limits")["cpu"]),
 			AgentMemory:   str(path(values, "agent", "resources", "limits")["memory"]),

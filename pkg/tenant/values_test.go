@@ -83,3 +83,30 @@ func TestSplitImage(t *testing.T) {
 		}
 	}
 }
+
+func TestValuesWithoutAgent(t *testing.T) {
+	spec := exampleSpec(t)
+	spec.AgentEnabled = false
+	values := spec.Values(ValuesOptions{})
+
+	if enabled := object(values["agent"])["enabled"]; enabled != false {
+		t.Errorf("agent.enabled = %v, want false", enabled)
+	}
+	quota := object(values["quota"])
+	if quota["limits.cpu"] != "250m" || quota["requests.memory"] != "128Mi" {
+		t.Errorf("quota = %v, want the gateway's resources only", quota)
+	}
+}
+
+func TestAgentEnabledRoundTrip(t *testing.T) {
+	doc := decode(t, exampleRequest)
+	doc["agent_enabled"] = false
+	spec, err := ParseCreate(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, errs := parseDocument(spec.ID, documentFromValues(spec.Values(ValuesOptions{})))
+	if len(errs) > 0 || again.AgentEnabled {
+		t.Errorf("round trip: agent enabled %v, errors %v; want false", again.AgentEnabled, errs)
+	}
+}

@@ -60,6 +60,7 @@ func withRelease(t Tenant, rel *release.Release) Tenant {
 	if spec, errs := parseDocument(t.ID, documentFromValues(rel.Values)); len(errs) == 0 {
 		t.DisplayName = spec.DisplayName
 		t.Resources = spec.Resources
+		t.AgentEnabled = &spec.AgentEnabled
 	}
 	return t
 }
