@@ -9,7 +9,7 @@ GO_PACKAGES := ./...
 # first time takes minutes (see scripts/build-controlplane.sh).
 TEST_TIMEOUT ?= 40m
 
-.PHONY: all build controlplane dev test test-unit vet fmt clean
+.PHONY: all build controlplane dev test test-unit bench vet fmt clean
 
 all: build
 
@@ -25,6 +25,11 @@ dev: build
 
 test: controlplane vet
 	go test -count=1 -timeout $(TEST_TIMEOUT) $(GO_PACKAGES)
+
+# Benchmarks against the local control plane; writes docs/benchmarks.md.
+# They take about 15 minutes and are not part of `make test`.
+bench: build controlplane
+	go run ./scripts/bench -manager $(BIN) -out docs/benchmarks.md
 
 test-unit:
 	go test -count=1 -short $(GO_PACKAGES)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/api"
@@ -25,6 +26,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer m.close()
 
+	if cfg.PprofAddr != "" {
+		go servePprof(cfg.PprofAddr, logger)
+	}
 	go m.service.RunRecovery(ctx, cfg.RecoveryInterval)
 	if cfg.DriftInterval > 0 {
 		go m.service.RunDriftCheck(ctx, cfg.DriftInterval)
@@ -69,4 +73,18 @@ func listen(ctx context.Context, cfg config.Config, handler http.Handler, logger
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// servePprof serves the runtime profiles on their own listener, so they are
+// never exposed on the API's address.
+func servePprof(addr string, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	logger.Info("pprof listening", "addr", addr)
+	server := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := server.ListenAndServe(); err != nil {
+		logger.Error("pprof listener stopped", "addr", addr, "error", err.Error())
+	}
 }

@@ -31,6 +31,7 @@ type Config struct {
 	TokenHashKey     string
 	RecoveryInterval time.Duration
 	DriftInterval    time.Duration
+	PprofAddr        string
 }
 
 // setting is one configuration key: its flag, environment variable (the key
@@ -52,6 +53,7 @@ var settings = []setting{
 	{"shutdown_timeout", "shutdown-timeout", "30s", "how long shutdown waits for requests in flight"},
 	{"recovery_interval", "recovery-interval", "30s", "how often to recover tenants an interrupted operation left behind (also at start)"},
 	{"drift_interval", "drift-interval", "0s", "how often to check tenants for changes made outside the manager; 0s turns the check off"},
+	{"pprof_addr", "pprof-addr", "", "address of a separate listener for net/http/pprof profiles, such as 127.0.0.1:6060; empty turns it off"},
 	{"token_hash_key", "token-hash-key", "", "secret key of the hashes of channel tokens in PostgreSQL; the same on every replica (prefer the TOKEN_HASH_KEY environment variable)"},
 }
 
@@ -96,6 +98,7 @@ func fromViper(v *viper.Viper) (Config, error) {
 		ManagerNamespace: v.GetString("manager_namespace"),
 		LogLevel:         v.GetString("log_level"),
 		TokenHashKey:     v.GetString("token_hash_key"),
+		PprofAddr:        v.GetString("pprof_addr"),
 	}
 	var errs []error
 	var err error

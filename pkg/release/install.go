@@ -33,6 +33,9 @@ func (d *Driver) newInstall(cfg *action.Configuration, namespace, name string) *
 	install.ReleaseName = name
 	install.Namespace = namespace
 	install.ServerSideApply = true
+	install.DisableOpenAPIValidation = disableClientValidation
+	// Install validated the values against the schema already.
+	install.SkipSchemaValidation = true
 	install.WaitStrategy = kube.HookOnlyStrategy
 	install.Timeout = d.Timeout
 	install.Description = "Install by picoclaw-manager"

@@ -31,6 +31,9 @@ func (d *Driver) newUpgrade(cfg *action.Configuration, namespace string) *action
 	upgrade := action.NewUpgrade(cfg)
 	upgrade.Namespace = namespace
 	upgrade.ServerSideApply = "true"
+	upgrade.DisableOpenAPIValidation = disableClientValidation
+	// Upgrade validated the values against the schema already.
+	upgrade.SkipSchemaValidation = true
 	upgrade.ResetValues = true
 	upgrade.MaxHistory = MaxHistory
 	// The chart is the desired state: fields that kubectl or another tool

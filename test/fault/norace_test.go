@@ -1,0 +1,7 @@
+//go:build !race
+
+package fault_test
+
+// raceEnabled is true when the tests run with -race; the manager binary is
+// then built with the race detector too.
+const raceEnabled = false
