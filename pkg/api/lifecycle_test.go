@@ -55,8 +55,9 @@ type tenantResponse struct {
 		Status       string `json:"status"`
 		ChartVersion string `json:"chart_version"`
 	} `json:"release"`
-	Workloads map[string]kube.WorkloadStatus `json:"workloads"`
-	Config    map[string]any                 `json:"config"`
+	Workloads    map[string]kube.WorkloadStatus `json:"workloads"`
+	Config       map[string]any                 `json:"config"`
+	AgentEnabled *bool                          `json:"agent_enabled"`
 }
 
 func decodeTenant(t *testing.T, r response) tenantResponse {
@@ -293,4 +294,26 @@ func waitForRunningPod(t *testing.T, namespace, component string, old map[string
 		}
 		return fmt.Errorf("%d pods, none new and running", len(pods.Items))
 	})
+}
+
+func TestTenantWithoutAgent(t *testing.T) {
+	requireEnv(t)
+	const id = "gateway-only"
+	namespace := "picoclaw-tenant-" + id
+	body := strings.Replace(createRequest(id), `"display_name"`, `"agent_enabled": false, "display_name"`, 1)
+	created := createTenant(t, id, body)
+	if created.AgentEnabled == nil || *created.AgentEnabled {
+		t.Errorf("agent_enabled = %v, want false", created.AgentEnabled)
+	}
+
+	waitForRunningPod(t, namespace, "gateway", nil)
+	_, err := env.kube.AppsV1().Deployments(namespace).Get(context.Background(), "picoclaw-agent", metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("agent deployment: err = %v, want not found", err)
+	}
+	expectStatus(t, call(t, env.manager, http.MethodPost, "/api/v1/tenants/"+id+"/restart", ""), http.StatusAccepted)
+
+	r := call(t, env.manager, http.MethodPatch, "/api/v1/tenants/"+id, `{"agent_enabled": true}`)
+	expectStatus(t, r, http.StatusOK)
+	waitForRunningPod(t, namespace, "agent", nil)
 }

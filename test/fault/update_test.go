@@ -82,8 +82,9 @@ func diffValues(path string, want, got any, max int) []string {
 }
 
 // patchConcurrently sends patchBody(n) for each n of numbers through m,
-// from workers goroutines. A worker that gets 409 waits a little before its
-// next patch, so the patches of both managers interleave.
+// from workers goroutines. Each worker pauses for a random 100 to 500 ms
+// after each response, about the time one upgrade takes, so patches of
+// both managers get accepted.
 func patchConcurrently(m *manager, id string, numbers []int, workers int) []patchOutcome {
 	var (
 		mu       sync.Mutex
@@ -100,9 +101,7 @@ func patchConcurrently(m *manager, id string, numbers []int, workers int) []patc
 				mu.Lock()
 				outcomes = append(outcomes, patchOutcome{n: n, manager: m.name, outcome: outcome{r, err}})
 				mu.Unlock()
-				if err == nil && r.status == http.StatusConflict {
-					time.Sleep(time.Duration(20+rand.IntN(100)) * time.Millisecond)
-				}
+				time.Sleep(time.Duration(100+rand.IntN(400)) * time.Millisecond)
 			}
 		}()
 	}
@@ -173,8 +172,8 @@ func TestTwoManagersSerializeUpdates(t *testing.T) {
 	}
 	accepted := len(patchOfRevision)
 	t.Logf("%d patches accepted (%v) of %d", accepted, acceptedBy, len(outcomes))
-	if accepted < 2 {
-		t.Fatalf("only %d patches were accepted; the test needs at least 2 to check their order", accepted)
+	if acceptedBy[a.name] == 0 || acceptedBy[b.name] == 0 {
+		t.Fatalf("accepted patches per manager: %v; the test needs patches of both managers", acceptedBy)
 	}
 
 	s := readState(t, id)
