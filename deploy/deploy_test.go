@@ -391,12 +391,10 @@ func TestLifecycleAsServiceAccount(t *testing.T) {
 		}
 	})
 
-	// Growing the workspace makes the manager read the claim's StorageClass,
-	// and turning the agent off makes Helm delete a Deployment in an upgrade.
+	// Turning the agent off makes Helm delete a Deployment in an upgrade, and
+	// the rollback below creates it again.
 	step("update", func(t *testing.T) {
-		allowVolumeExpansion(t, namespace, tenant.WorkspaceClaim)
-		r := call(t, server, http.MethodPut, "/api/v1/tenants/"+id,
-			`{"agent_enabled": false, "resources": {"workspace_size": "600Mi"}}`)
+		r := call(t, server, http.MethodPut, "/api/v1/tenants/"+id, `{"agent_enabled": false}`)
 		expectStatus(t, r, http.StatusOK)
 		if got := decodeTenant(t, r); got.Release == nil || got.Release.Revision != 2 {
 			t.Errorf("release = %+v, want revision 2", got.Release)
@@ -429,6 +427,18 @@ func TestLifecycleAsServiceAccount(t *testing.T) {
 			t.Errorf("release = %+v, want revision 3", got.Release)
 		}
 		expectAgent(t, namespace, true)
+	})
+
+	// Growing the workspace makes the manager read the claim's StorageClass.
+	// It comes after the rollback, because rolling back to a revision with a
+	// smaller workspace fails: Kubernetes does not shrink a claim.
+	step("grow workspace", func(t *testing.T) {
+		allowVolumeExpansion(t, namespace, tenant.WorkspaceClaim)
+		r := call(t, server, http.MethodPut, "/api/v1/tenants/"+id, `{"resources": {"workspace_size": "600Mi"}}`)
+		expectStatus(t, r, http.StatusOK)
+		if got := decodeTenant(t, r); got.Release == nil || got.Release.Revision != 4 {
+			t.Errorf("release = %+v, want revision 4", got.Release)
+		}
 	})
 
 	step("delete", func(t *testing.T) {

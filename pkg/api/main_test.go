@@ -114,6 +114,7 @@ func testLogger() *slog.Logger {
 // newHandler assembles a manager on the shared servers, installing c. Its
 // responses are recorded for the check against openapi.yaml.
 func newHandler(db *store.Store, c *chartv2.Chart) http.Handler {
+	metrics := api.NewMetrics(db)
 	service := tenant.NewService(tenant.Config{
 		Store:    db,
 		Releases: env.releases,
@@ -121,12 +122,14 @@ func newHandler(db *store.Store, c *chartv2.Chart) http.Handler {
 		Chart:    c,
 		Values:   tenant.ValuesOptions{Image: "docker.io/sipeed/picoclaw:latest", ManagerNamespace: "picoclaw-system"},
 		Logger:   testLogger(),
+		Observe:  metrics.ObserveOperation,
 	})
 	return recordResponses(api.NewHandler(api.Config{
 		Tenants: service,
 		APIKey:  apiKey,
 		Checks:  []api.Check{{Name: "postgresql", Run: db.Ping}, {Name: "kubernetes", Run: env.cluster.Ping}},
 		Logger:  testLogger(),
+		Metrics: metrics,
 	}))
 }
 
