@@ -166,7 +166,7 @@ var applied struct {
 }
 
 // requireApplied applies the kustomization of this directory once per test
-// binary, with server-side apply as the README tells operators to, and
+// binary with server-side apply, the command that secret.yaml recommends, and
 // waits until the ClusterRole and the admission policy are in effect for the
 // manager's ServiceAccount, so the lifecycle test runs under both.
 func requireApplied(t *testing.T) {
@@ -960,7 +960,7 @@ func TestDockerfileBuildIsStatic(t *testing.T) {
 		settings[s.Key] = s.Value
 	}
 	// Go leaves -ldflags out of the build information of a -trimpath
-	// build, so the symbol table check above stands in for -s.
+	// build, so the symbol table check above checks -s instead.
 	want := map[string]string{"CGO_ENABLED": "0", "-trimpath": "true"}
 	for key, value := range want {
 		if settings[key] != value {
@@ -1016,7 +1016,7 @@ func TestDeploymentMatchesImage(t *testing.T) {
 	}
 	container := pod.Containers[0]
 	if pod.SecurityContext == nil || pod.SecurityContext.RunAsUser == nil || *pod.SecurityContext.RunAsUser != 65532 {
-		t.Errorf("pod runAsUser is not 65532, the USER of Dockerfile.manager")
+		t.Error("pod runAsUser is not 65532, the USER of Dockerfile.manager")
 	}
 	if len(container.Ports) != 1 || container.Ports[0].ContainerPort != 8080 {
 		t.Errorf("container ports = %v, want 8080 as Dockerfile.manager exposes", container.Ports)

@@ -41,13 +41,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Logger:  logger,
 		Metrics: m.metrics,
 	})
-	return listen(ctx, cfg, handler, logger)
+	return listen(ctx, cfg, handler, m.service.Drain, logger)
 }
 
 // listen serves until ctx ends, then shuts down gracefully: it stops
 // accepting connections and waits up to ShutdownTimeout for requests in
-// flight, whose operations run detached from their connections.
-func listen(ctx context.Context, cfg config.Config, handler http.Handler, logger *slog.Logger) error {
+// flight and for drain, which waits for operations. An operation still
+// running then is left to recovery, by this process's successor or another
+// replica.
+func listen(ctx context.Context, cfg config.Config, handler http.Handler, drain func(context.Context) error, logger *slog.Logger) error {
 	server := &http.Server{
 		Addr:              cfg.ListenAddr,
 		Handler:           handler,
@@ -68,8 +70,11 @@ func listen(ctx context.Context, cfg config.Config, handler http.Handler, logger
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := server.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	shutdownErr := server.Shutdown(shutdownCtx)
+	// Background operations (recovery, drift) run outside any request.
+	drainErr := drain(shutdownCtx)
+	if err := errors.Join(shutdownErr, drainErr); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown within %v: %w", cfg.ShutdownTimeout, err)
 	}
 	logger.Info("stopped")
 	return nil

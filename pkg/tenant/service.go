@@ -3,7 +3,10 @@ package tenant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	chartv2 "helm.sh/helm/v4/pkg/chart/v2"
@@ -77,6 +80,8 @@ type Config struct {
 type Service struct {
 	Config
 	now func() time.Time
+	// inflight counts running operations, for Drain.
+	inflight atomic.Int64
 }
 
 // NewService returns a Service; Logger and OperationTimeout get defaults
@@ -98,7 +103,29 @@ func NewService(c Config) *Service {
 // request, so a client that goes away does not stop an operation halfway,
 // and bounded by OperationTimeout.
 func (s *Service) operation(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), s.OperationTimeout)
+	s.inflight.Add(1)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.OperationTimeout)
+	var once sync.Once
+	return ctx, func() {
+		cancel()
+		once.Do(func() { s.inflight.Add(-1) })
+	}
+}
+
+// Drain waits until every running operation has finished, or ctx ends. A
+// shutting-down process calls it so that no operation stops halfway; one
+// still running when ctx ends is finished later by Recover.
+func (s *Service) Drain(ctx context.Context) error {
+	ticker := time.NewTicker(50 * time.Millisecond)
+	defer ticker.Stop()
+	for s.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d operations still running at shutdown: %w", s.inflight.Load(), ctx.Err())
+		case <-ticker.C:
+		}
+	}
+	return nil
 }
 
 // lock takes the tenant's lock or returns a *ConflictError.

@@ -1218,3 +1218,20 @@ func TestTokenServesOneTenant(t *testing.T) {
 		t.Error("update to acme's token succeeded, want a conflict")
 	}
 }
+
+func TestDrainWaitsForOperations(t *testing.T) {
+	f := newFixture(t)
+	f.releases.installBlocks = true
+	f.service.OperationTimeout = 300 * time.Millisecond
+	go f.service.Create(context.Background(), requestFor(t, "acme"))
+	time.Sleep(50 * time.Millisecond)
+
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := f.service.Drain(short); err == nil {
+		t.Error("Drain returned while the create was still running")
+	}
+	if err := f.service.Drain(context.Background()); err != nil {
+		t.Errorf("Drain after the create timed out: %v", err)
+	}
+}
