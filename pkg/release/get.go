@@ -23,6 +23,21 @@ func (d *Driver) Get(_ context.Context, namespace, name string) (*Release, error
 	return fromReleaser(last)
 }
 
+// stored returns the latest revision of release name as Helm storage holds it
+// after an action. Helm logs, but does not return, a failure to record the
+// final status, which would leave the release pending-*; this turns it into
+// an error.
+func (d *Driver) stored(ctx context.Context, namespace, name, action string) (*Release, error) {
+	rel, err := d.Get(ctx, namespace, name)
+	if err != nil {
+		return nil, fmt.Errorf("helm %s %s: read the recorded release: %w", action, name, err)
+	}
+	if rel.Status != "deployed" {
+		return nil, fmt.Errorf("helm %s %s: revision %d is recorded as %s, not deployed", action, name, rel.Revision, rel.Status)
+	}
+	return rel, nil
+}
+
 // fromReleaser converts what Helm returns into a Release.
 func fromReleaser(r ri.Releaser) (*Release, error) {
 	rel, ok := r.(*releasev1.Release)

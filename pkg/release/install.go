@@ -21,11 +21,10 @@ func (d *Driver) Install(ctx context.Context, namespace, name string, chart *cha
 	if err != nil {
 		return nil, err
 	}
-	rel, err := d.newInstall(cfg, namespace, name).RunWithContext(ctx, chart, values)
-	if err != nil {
+	if _, err := d.newInstall(cfg, namespace, name).RunWithContext(ctx, chart, values); err != nil {
 		return nil, fmt.Errorf("helm install %s: %w", name, err)
 	}
-	return fromReleaser(rel)
+	return d.stored(ctx, namespace, name, "install")
 }
 
 func (d *Driver) newInstall(cfg *action.Configuration, namespace, name string) *action.Install {

@@ -20,11 +20,10 @@ func (d *Driver) Upgrade(ctx context.Context, namespace, name string, chart *cha
 	if err != nil {
 		return nil, err
 	}
-	rel, err := d.newUpgrade(cfg, namespace).RunWithContext(ctx, name, chart, values)
-	if err != nil {
+	if _, err := d.newUpgrade(cfg, namespace).RunWithContext(ctx, name, chart, values); err != nil {
 		return nil, fmt.Errorf("helm upgrade %s: %w", name, err)
 	}
-	return fromReleaser(rel)
+	return d.stored(ctx, namespace, name, "upgrade")
 }
 
 func (d *Driver) newUpgrade(cfg *action.Configuration, namespace string) *action.Upgrade {

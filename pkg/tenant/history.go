@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/picoclaw"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
 )
@@ -74,6 +76,9 @@ func (s *Service) Rollback(ctx context.Context, id string, revision int) (t Tena
 	if err != nil {
 		return Tenant{}, err
 	}
+	if err := checkWorkspaceKept(revisions[0].Values, target); err != nil {
+		return Tenant{}, err
+	}
 	if err := s.claimTokens(ctx, "rollback", id, picoclaw.SectionsOf(object(target.Values["config"]))); err != nil {
 		return Tenant{}, err
 	}
@@ -117,4 +122,18 @@ func rollbackTarget(revisions []*release.Release, requested int) (*release.Relea
 	}
 	return nil, &ValidationError{Fields: []FieldError{{Field: "revision",
 		Error: fmt.Sprintf("revision %d does not exist; stored revisions are %s", requested, strings.Join(stored, ", "))}}}
+}
+
+// checkWorkspaceKept rejects a rollback to a revision with a smaller
+// workspace than the current one, which Kubernetes refuses because a bound
+// volume cannot shrink.
+func checkWorkspaceKept(current map[string]any, target *release.Release) error {
+	now, errNow := resource.ParseQuantity(str(object(current["workspace"])["size"]))
+	then, errThen := resource.ParseQuantity(str(object(target.Values["workspace"])["size"]))
+	if errNow != nil || errThen != nil || then.Cmp(now) >= 0 {
+		return nil
+	}
+	return &ValidationError{Fields: []FieldError{{Field: "revision", Error: fmt.Sprintf(
+		"revision %d has a %s workspace, smaller than the current %s, and a workspace cannot shrink",
+		target.Revision, then.String(), now.String())}}}
 }

@@ -40,6 +40,10 @@ func (s *Service) Update(ctx context.Context, id string, patch map[string]any) (
 		return Tenant{}, err
 	}
 	current, err := s.Releases.Get(ctx, row.Namespace, row.ReleaseName)
+	if errors.Is(err, release.ErrNotFound) {
+		return Tenant{}, &ConflictError{Reason: fmt.Sprintf(
+			"tenant %s (status %s) has no release to update; delete it and create it again", id, row.Status)}
+	}
 	if err != nil {
 		return Tenant{}, &StepError{Operation: "update", Tenant: id, Step: "read release", Err: err}
 	}
