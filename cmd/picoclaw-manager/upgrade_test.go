@@ -95,6 +95,20 @@ func TestUpgradeFleet(t *testing.T) {
 			t.Errorf("release of %s = %s on %s, want deployed on 0.1.0", failing, rel.Status, rel.ChartVersion)
 		}
 	})
+
+	if err := client.CoreV1().ConfigMaps(blocker.Namespace).Delete(ctx, markerName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("rerun moves every tenant", func(t *testing.T) {
+		out, code := runCommand(t, "upgrade", "--tenant", failing)
+		if code != 0 {
+			t.Fatalf("exit code %d, output %s", code, out)
+		}
+		if versions := chartVersions(t, controlPlane, ids); versions["0.2.0"] != fleetSize {
+			t.Errorf("chart versions = %v, want all %d on 0.2.0", versions, fleetSize)
+		}
+	})
 }
 
 // createFleet creates fleetSize tenants on the embedded chart (version A).
