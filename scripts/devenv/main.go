@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/testenv"
 )
@@ -104,6 +105,13 @@ func run(opts options) error {
 		progress("received a stop signal")
 		return nil
 	case <-manager.exited:
+		// Ctrl-C reaches the whole process group, so the manager may exit
+		// on the same signal a moment before this process sees it.
+		time.Sleep(100 * time.Millisecond)
+		if ctx.Err() != nil {
+			progress("received a stop signal")
+			return nil
+		}
 		return fmt.Errorf("the manager exited: %v", manager.exitStatus())
 	}
 }
