@@ -50,8 +50,8 @@ func (s *Service) History(ctx context.Context, id string) ([]Revision, error) {
 
 // Rollback rolls tenant id's release back to revision, or, when revision is
 // 0, to the newest earlier revision that served, and records the new
-// revision it creates. A revision that Helm does not store is a *ValidationError naming
-// the stored ones.
+// revision it creates. A revision that Helm does not store is a
+// *ValidationError naming the stored ones.
 func (s *Service) Rollback(ctx context.Context, id string, revision int) (t Tenant, err error) {
 	start := time.Now()
 	defer func() { s.logOperation("rollback", id, start, err) }()
