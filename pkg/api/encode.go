@@ -71,7 +71,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, allowEmpty bool) (map[st
 	if err := decoder.Decode(&doc); err != nil {
 		return nil, jsonError(err, int64(len(body)))
 	}
-	if decoder.More() {
+	if rest := bytes.TrimSpace(body[decoder.InputOffset():]); len(rest) > 0 {
 		return nil, badRequest("malformed JSON at byte offset %d: unexpected data after the JSON object", decoder.InputOffset())
 	}
 	obj, ok := doc.(map[string]any)

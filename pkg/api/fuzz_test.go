@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +39,7 @@ func (r *recordingTenants) Create(_ context.Context, doc map[string]any) (tenant
 	return tenant.Tenant{ID: id, Status: tenant.StatusActive}, nil
 }
 
-// take returns the recorded documents and forgets them.
+// take returns the recorded documents and clears the record.
 func (r *recordingTenants) take() []map[string]any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -93,11 +95,20 @@ func decodeStrictly(body []byte) (map[string]any, bool) {
 	return obj, ok
 }
 
+// excerpt quotes body for a failure message, shortened to its first and last
+// 100 bytes.
+func excerpt(body []byte) string {
+	if len(body) <= 200 {
+		return fmt.Sprintf("%q", body)
+	}
+	return fmt.Sprintf("%q...(%d bytes)...%q", body[:100], len(body)-200, body[len(body)-100:])
+}
+
 // FuzzDecodeRequest sends arbitrary bytes as the body of POST
 // /api/v1/tenants to a handler whose service records what it gets. The
-// response must be 201, 400 or 413; an error must be JSON with an "error"
-// message; and the service must get exactly the JSON object of a
-// well-formed body, and nothing from any other.
+// response must be 201, 400 or 413, and an error must be JSON with an
+// "error" message. The service must get exactly the JSON object of a
+// well-formed body, and nothing from any other body.
 //
 // The seeds are in testdata/fuzz/FuzzDecodeRequest. To fuzz, with -short so
 // that TestMain starts no PostgreSQL or control plane in each fuzz worker:
@@ -111,6 +122,11 @@ func FuzzDecodeRequest(f *testing.F) {
 		APIKey:  key,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
+	// Bodies at the size limit and one byte over it; the corpus files stay
+	// small.
+	atLimit := `{"display_name": "` + strings.Repeat("a", api.MaxBodyBytes-len(`{"display_name": ""}`)) + `"}`
+	f.Add([]byte(atLimit))
+	f.Add([]byte(atLimit + " "))
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		request := httptest.NewRequest(http.MethodPost, "/api/v1/tenants", bytes.NewReader(body))
@@ -143,10 +159,12 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 		case !wellFormed:
 			if status != http.StatusBadRequest || len(created) != 0 {
-				t.Errorf("body that is not one JSON object: status %d and %d creates, want 400 and none; response %s", status, len(created), response)
+				t.Errorf("body %s is not one JSON object: status %d and %d creates, want 400 and none; response %s",
+					excerpt(body), status, len(created), response)
 			}
 		case status != http.StatusCreated || len(created) != 1:
-			t.Errorf("well-formed JSON object: status %d and %d creates, want 201 and one; response %s", status, len(created), response)
+			t.Errorf("body %s is one JSON object: status %d and %d creates, want 201 and one; response %s",
+				excerpt(body), status, len(created), response)
 		case !reflect.DeepEqual(created[0], want):
 			t.Errorf("the service got %#v, want the request's object %#v", created[0], want)
 		}

@@ -132,9 +132,10 @@ func (s *Service) provision(ctx context.Context, spec Spec, values map[string]an
 }
 
 // compensateCreate undoes a failed create: it uninstalls the release, deletes
-// the namespace and deletes the row, and returns cause. When the cluster
-// cannot be cleaned, the row stays with status failed, so the tenant is
-// visible and a DELETE can finish the cleanup.
+// the namespace and deletes the row, and returns cause. When the cluster or
+// PostgreSQL cannot be cleaned, as during an outage, the row stays in status
+// provisioning with last_error set, so Recover retries the cleanup once the
+// lock is free and a DELETE can finish it too.
 func (s *Service) compensateCreate(ctx context.Context, row store.Tenant, secrets []string, cause error) error {
 	// The operation's deadline may be what failed it; cleanup gets its own.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -143,18 +144,22 @@ func (s *Service) compensateCreate(ctx context.Context, row store.Tenant, secret
 	uninstallErr := s.Releases.Uninstall(ctx, row.Namespace, row.ReleaseName)
 	namespaceErr := s.Cluster.DeleteNamespace(ctx, row.Namespace)
 	if cleanup := errors.Join(uninstallErr, namespaceErr); cleanup != nil {
-		message := fmt.Sprintf("%v; cleanup failed: %s", cause, scrub(cleanup.Error(), secrets))
-		if err := s.Store.SetStatus(ctx, row.ID, string(StatusFailed), message); err != nil {
-			s.Logger.Error("cannot mark tenant failed", "tenant", row.ID, "error", err.Error())
-		}
-		return fmt.Errorf("%w; cleanup failed, tenant left in status failed: %s", cause, scrub(cleanup.Error(), secrets))
+		message := fmt.Sprintf("%v; cleanup failed and will be retried: %s", cause, scrub(cleanup.Error(), secrets))
+		s.recordCleanupFailure(ctx, row.ID, message)
+		return fmt.Errorf("%w; cleanup failed and will be retried: %s", cause, scrub(cleanup.Error(), secrets))
 	}
 	if err := s.Store.Delete(ctx, row.ID); err != nil {
-		message := fmt.Sprintf("%v; cleanup could not delete the tenant row: %v", cause, err)
-		if err := s.Store.SetStatus(ctx, row.ID, string(StatusFailed), message); err != nil {
-			s.Logger.Error("cannot mark tenant failed", "tenant", row.ID, "error", err.Error())
-		}
-		return fmt.Errorf("%w; cleanup could not delete the tenant row: %v", cause, err)
+		message := fmt.Sprintf("%v; cleanup could not delete the tenant row and will be retried: %v", cause, err)
+		s.recordCleanupFailure(ctx, row.ID, message)
+		return fmt.Errorf("%w; cleanup could not delete the tenant row and will be retried: %v", cause, err)
 	}
 	return cause
+}
+
+// recordCleanupFailure keeps a tenant whose create could not be undone in
+// status provisioning, with the reason, for Recover.
+func (s *Service) recordCleanupFailure(ctx context.Context, id, message string) {
+	if err := s.Store.SetStatus(ctx, id, string(StatusProvisioning), message); err != nil {
+		s.Logger.Error("cannot record failed cleanup", "tenant", id, "error", err.Error())
+	}
 }

@@ -9,8 +9,8 @@ import (
 
 // Delete uninstalls tenant id's release, starts the deletion of its
 // namespace and deletes its row. The id can be created again once the
-// namespace is gone. A failed step leaves the tenant in status failed with
-// last_error set, and a second Delete continues from there.
+// namespace is gone. A failed step leaves the tenant in status deleting with
+// last_error set; Recover, or a second Delete, continues from there.
 func (s *Service) Delete(ctx context.Context, id string) (err error) {
 	start := time.Now()
 	defer func() { s.logOperation("delete", id, start, err) }()
@@ -52,8 +52,8 @@ func (s *Service) failDelete(ctx context.Context, id, step string, err error) er
 	stepErr := &StepError{Operation: "delete", Tenant: id, Step: step, Err: err}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if err := s.Store.SetStatus(ctx, id, string(StatusFailed), stepErr.Error()); err != nil {
-		s.Logger.Error("cannot mark tenant failed", "tenant", id, "error", err.Error())
+	if err := s.Store.SetStatus(ctx, id, string(StatusDeleting), stepErr.Error()); err != nil {
+		s.Logger.Error("cannot record failed delete", "tenant", id, "error", err.Error())
 	}
 	return stepErr
 }

@@ -164,3 +164,18 @@ func TestCheckDriftClearsWhenFixed(t *testing.T) {
 		t.Errorf("drift = %q, want it cleared", drift)
 	}
 }
+
+func TestRecoverRetriesFailedCleanup(t *testing.T) {
+	f := newFixture(t)
+	f.releases.installErr = errors.New("install failed")
+	f.cluster.deleteNamespaceErr = errors.New("API server unreachable")
+	if _, err := f.service.Create(context.Background(), decode(t, exampleRequest)); err == nil {
+		t.Fatal("create succeeded, want the injected failure")
+	}
+
+	f.cluster.deleteNamespaceErr = nil
+	recoverOnce(t, f)
+	if _, err := f.store.Get(context.Background(), "acme"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("row: err = %v, want it deleted once the cluster answers", err)
+	}
+}

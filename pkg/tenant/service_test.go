@@ -239,7 +239,7 @@ func TestCreateCompensatesFailedStep(t *testing.T) {
 
 // TestCreateCleanupFailureMarksFailed checks that a compensation that cannot
 // clean the cluster keeps the row, in status failed, for a later delete.
-func TestCreateCleanupFailureMarksFailed(t *testing.T) {
+func TestCreateCleanupFailureIsRetried(t *testing.T) {
 	installErr := errors.New("helm install acme: apply manifests: connection refused")
 	uninstallErr := errors.New("helm uninstall acme: connection refused")
 	namespaceErr := errors.New("delete namespace picoclaw-tenant-acme: connection refused")
@@ -265,8 +265,8 @@ func TestCreateCleanupFailureMarksFailed(t *testing.T) {
 				t.Errorf("failed step = %q, want install release", step.Step)
 			}
 			row := f.mustRow(t, "acme")
-			if row.Status != string(StatusFailed) {
-				t.Errorf("row status = %q, want failed", row.Status)
+			if row.Status != string(StatusProvisioning) {
+				t.Errorf("row status = %q, want provisioning, for recovery to retry the cleanup", row.Status)
 			}
 			if !strings.Contains(row.LastError, installErr.Error()) {
 				t.Errorf("last_error %q does not contain the install error", row.LastError)
@@ -858,7 +858,7 @@ func TestDeleteRemovesTenant(t *testing.T) {
 	}
 }
 
-func TestDeleteFailureMarksFailed(t *testing.T) {
+func TestDeleteFailureIsRetried(t *testing.T) {
 	tests := []struct {
 		name   string
 		inject func(f *fixture) error
@@ -893,8 +893,8 @@ func TestDeleteFailureMarksFailed(t *testing.T) {
 				t.Errorf("failed step = %q, want %q", step.Step, tt.step)
 			}
 			row := f.mustRow(t, "acme")
-			if row.Status != string(StatusFailed) {
-				t.Errorf("row status = %q, want failed", row.Status)
+			if row.Status != string(StatusDeleting) {
+				t.Errorf("row status = %q, want deleting, for recovery to finish the delete", row.Status)
 			}
 			if !strings.Contains(row.LastError, injected.Error()) {
 				t.Errorf("last_error %q does not contain %q", row.LastError, injected)
@@ -908,7 +908,7 @@ func TestDeleteFailureMarksFailed(t *testing.T) {
 
 // TestDeleteRowFailureMarksFailed checks the promise of Delete's
 // documentation that a failed step leaves the tenant in status failed.
-func TestDeleteRowFailureMarksFailed(t *testing.T) {
+func TestDeleteRowFailureIsRetried(t *testing.T) {
 	f := newFixture(t)
 	f.createAcme(t)
 	f.store.deleteErr = errors.New("delete tenant acme: connection reset")
@@ -919,8 +919,8 @@ func TestDeleteRowFailureMarksFailed(t *testing.T) {
 		t.Errorf("failed step = %q, want delete tenant row", step.Step)
 	}
 	row := f.mustRow(t, "acme")
-	if row.Status != string(StatusFailed) {
-		t.Errorf("row status = %q, want failed", row.Status)
+	if row.Status != string(StatusDeleting) {
+		t.Errorf("row status = %q, want deleting, for recovery to finish the delete", row.Status)
 	}
 	if !strings.Contains(row.LastError, f.store.deleteErr.Error()) {
 		t.Errorf("last_error %q does not contain the delete error", row.LastError)

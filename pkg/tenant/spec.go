@@ -435,30 +435,35 @@ func checkPassThrough(errs *fieldErrors, path string, v any) map[string]any {
 	if !ok {
 		return nil
 	}
-	return normalizeNumbers(obj).(map[string]any)
+	return normalizeNumbers(errs, path, obj).(map[string]any)
 }
 
 // normalizeNumbers replaces json.Number values with int64 when whole and
-// float64 otherwise, so values survive Helm's JSON round trip unchanged.
-func normalizeNumbers(v any) any {
+// float64 otherwise, so values survive Helm's JSON round trip unchanged. A
+// number that float64 cannot hold, such as 1e400, is an error at its path.
+func normalizeNumbers(errs *fieldErrors, path string, v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, item := range v {
-			out[k] = normalizeNumbers(item)
+			out[k] = normalizeNumbers(errs, join(path, k), item)
 		}
 		return out
 	case []any:
 		out := make([]any, len(v))
 		for i, item := range v {
-			out[i] = normalizeNumbers(item)
+			out[i] = normalizeNumbers(errs, fmt.Sprintf("%s[%d]", path, i), item)
 		}
 		return out
 	case json.Number:
 		if n, err := v.Int64(); err == nil {
 			return n
 		}
-		f, _ := v.Float64()
+		f, err := v.Float64()
+		if err != nil || math.IsInf(f, 0) {
+			errs.add(path, "number %s is out of range", v.String())
+			return nil
+		}
 		return f
 	}
 	return v
@@ -472,6 +477,18 @@ var resourceBounds = map[string][2]string{
 	"agent_memory":   {"32Mi", "256Gi"},
 	"gateway_memory": {"32Mi", "256Gi"},
 	"workspace_size": {"1Mi", "16Ti"},
+}
+
+// quantityPattern admits the quantities a tenant can need before they reach
+// resource.ParseQuantity, whose time grows with the exponent: parsing and
+// comparing "1e99999999" takes tens of seconds.
+var quantityPattern = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,9})?([eE][-+]?[0-9]{1,2})?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$`)
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // quantityExamples are shown in errors: CPU (true) and bytes (false).
@@ -494,6 +511,10 @@ func checkResources(errs *fieldErrors, v any) Resources {
 		s, ok := obj[name].(string)
 		if !ok {
 			errs.add(path, "must be a string holding a Kubernetes quantity, such as %s", example)
+			continue
+		}
+		if !quantityPattern.MatchString(s) {
+			errs.add(path, "%q is not a Kubernetes quantity, such as %s", truncate(s, 40), example)
 			continue
 		}
 		q, err := resource.ParseQuantity(s)
@@ -531,7 +552,12 @@ func withoutKey(m map[string]any, key string) map[string]any {
 	return out
 }
 
+// join appends key to a field path; an empty key shows as "" so the error
+// still names it.
 func join(path, key string) string {
+	if key == "" {
+		key = `""`
+	}
 	if path == "" {
 		return key
 	}

@@ -15,7 +15,7 @@ const (
 	// manager or stops a dependency.
 	triggerTimeout = 60 * time.Second
 	// convergeTimeout bounds how long a restarted manager may take to finish
-	// or undo an interrupted operation; it runs recovery at start.
+	// or undo an interrupted operation. A manager runs recovery at start.
 	convergeTimeout = 30 * time.Second
 	// namespaceGoneTimeout bounds the namespace controller's deletion of a
 	// tenant namespace.

@@ -3,9 +3,9 @@
 // checks that concurrency, crashes and outages of its dependencies never
 // lose, duplicate or half-make a tenant.
 //
-// The tests run one after another: some pause PostgreSQL or kube-apiserver,
-// which every manager of the package shares. They isolate themselves by
-// tenant id. `go test -short` skips them.
+// The tests run one after another, because some pause PostgreSQL or
+// kube-apiserver, which every manager of the package shares. They isolate
+// themselves by tenant id. `go test -short` skips them.
 package fault_test
 
 import (

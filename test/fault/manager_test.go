@@ -30,11 +30,11 @@ const (
 	// chart values every release must have.
 	image            = "docker.io/sipeed/picoclaw:latest"
 	managerNamespace = "picoclaw-system"
-	// requestTimeout bounds one HTTP request; 30 concurrent creates on two
-	// cores take about a minute.
+	// requestTimeout bounds one HTTP request. Operations take seconds, so a
+	// manager that hangs fails the test instead of blocking it.
 	requestTimeout = 3 * time.Minute
-	// stopTimeout is how long a manager gets to exit after SIGTERM; its
-	// SHUTDOWN_TIMEOUT is shorter.
+	// stopTimeout is how long a manager gets to exit after SIGTERM. The
+	// managers' SHUTDOWN_TIMEOUT is shorter.
 	stopTimeout = 30 * time.Second
 )
 
@@ -64,7 +64,7 @@ type manager struct {
 }
 
 // startManager starts a manager on a free loopback port, waits until
-// /health answers, and kills it when the test ends.
+// /health returns 200, and kills the manager when the test ends.
 func startManager(t *testing.T, name string) *manager {
 	t.Helper()
 	dir := t.TempDir()
@@ -152,7 +152,7 @@ func (m *manager) waitHealthy(t *testing.T) {
 		}
 		select {
 		case <-m.exited:
-			t.Fatalf("manager %s exited before /health answered (%v); log:\n%s", m.name, m.waitErr, m.logTail(40))
+			t.Fatalf("manager %s exited before /health returned 200 (%v); log:\n%s", m.name, m.waitErr, m.logTail(40))
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -327,7 +327,7 @@ func (o outcome) String() string {
 	return o.response.String()
 }
 
-// sendAsync sends a request in the background; the channel receives its
+// sendAsync sends a request in the background. The channel receives its
 // outcome.
 func (m *manager) sendAsync(method, path, body string) <-chan outcome {
 	done := make(chan outcome, 1)

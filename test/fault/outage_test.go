@@ -20,24 +20,24 @@ const (
 	responseTimeout = 2 * time.Minute
 	// resumeTimeout bounds the restart of a paused dependency.
 	resumeTimeout = 2 * time.Minute
+	// recoveredTimeout bounds how long a manager takes to use a dependency
+	// again after its restart.
+	recoveredTimeout = 30 * time.Second
 )
 
 // expectReadyStatus polls GET /ready until it returns want, and fails the
-// test with the last response when timeout passes first.
-func expectReadyStatus(t *testing.T, m *manager, want int, timeout time.Duration, why string) {
+// test with the last response when deadline passes first.
+func expectReadyStatus(t *testing.T, m *manager, want int, deadline time.Time, window string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last string
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), readyReactionTime)
 		r, err := m.do(ctx, http.MethodGet, "/ready", "")
 		cancel()
 		if err == nil && r.status == want {
 			return
 		}
-		last = outcome{r, err}.String()
 		if time.Now().After(deadline) {
-			t.Errorf("/ready not %d within %v %s; last: %s", want, timeout, why, last)
+			t.Errorf("/ready not %d %s; last: %s", want, window, outcome{r, err})
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -58,6 +58,9 @@ func expectOutageError(t *testing.T, request <-chan outcome, id string) {
 	if o.err != nil {
 		t.Fatalf("create of %s during the outage: %v", id, o.err)
 	}
+	if o.status == http.StatusCreated {
+		t.Fatalf("the create finished before the outage took effect, so the test checked nothing: %s", o)
+	}
 	if o.status != http.StatusServiceUnavailable && o.status != http.StatusInternalServerError {
 		t.Errorf("create during the outage: %s; want 503 or 500", o)
 	}
@@ -66,107 +69,111 @@ func expectOutageError(t *testing.T, request <-chan outcome, id string) {
 	}
 }
 
-// pauseWhen runs pause as soon as trigger fires, and fails the test when the
-// request finishes first, because then the outage met no operation.
-func pauseWhen(t *testing.T, trigger <-chan string, request <-chan outcome, point, what string, pause func() error) time.Time {
+// dependency is a server the manager needs, which a test stops and starts.
+type dependency struct {
+	name   string
+	pause  func() error
+	resume func(context.Context) error
+}
+
+var (
+	postgresDependency = dependency{
+		name:   "PostgreSQL",
+		pause:  func() error { return env.postgres.Pause() },
+		resume: func(ctx context.Context) error { return env.postgres.Resume(ctx) },
+	}
+	apiServerDependency = dependency{
+		name:   "kube-apiserver",
+		pause:  func() error { return env.controlPlane.PauseAPIServer() },
+		resume: func(ctx context.Context) error { return env.controlPlane.ResumeAPIServer(ctx) },
+	}
+)
+
+// stopDuringCreate sends a create of id to m and stops dep as soon as the
+// tenant's namespace appears. It checks that /ready reports the outage
+// within readyReactionTime and that the create fails with an error naming
+// its step, then starts dep again and waits for /ready to return 200.
+func stopDuringCreate(t *testing.T, m *manager, id string, dep dependency) {
 	t.Helper()
+	created := watchNamespaceCreated(t, tenant.NamespaceFor(id))
+	request := m.sendAsync(http.MethodPost, "/api/v1/tenants", createBody(id, dep.name+" outage", 200000))
 	select {
-	case <-trigger:
+	case <-created:
 	case o := <-request:
-		t.Fatalf("the create finished before %s, so stopping %s interrupted nothing: %s", point, what, o)
+		t.Fatalf("the create finished before its namespace appeared, so stopping %s interrupted nothing: %s", dep.name, o)
 	case <-time.After(triggerTimeout):
-		t.Fatalf("%s not reached after %v", point, triggerTimeout)
+		t.Fatalf("namespace of %s not created after %v", id, triggerTimeout)
 	}
+
 	pausedAt := time.Now()
-	if err := pause(); err != nil {
-		t.Fatalf("stop %s: %v", what, err)
+	if err := dep.pause(); err != nil {
+		t.Fatalf("stop %s: %v", dep.name, err)
 	}
-	t.Logf("stopped %s at %s, in %v", what, point, time.Since(pausedAt).Round(time.Millisecond))
-	return pausedAt
+	paused := true
+	resume := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), resumeTimeout)
+		defer cancel()
+		if err := dep.resume(ctx); err != nil {
+			t.Fatalf("start %s again: %v", dep.name, err)
+		}
+		paused = false
+	}
+	t.Cleanup(func() {
+		if paused {
+			resume()
+		}
+	})
+	t.Logf("stopped %s when the namespace appeared; stopping took %v", dep.name, time.Since(pausedAt).Round(time.Millisecond))
+
+	expectReadyStatus(t, m, http.StatusServiceUnavailable, pausedAt.Add(readyReactionTime), "within 5 s of stopping "+dep.name)
+	expectOutageError(t, request, id)
+
+	resume()
+	expectReadyStatus(t, m, http.StatusOK, time.Now().Add(recoveredTimeout), "within 30 s of starting "+dep.name+" again")
+}
+
+// expectCreateAfterOutage fails the test unless m, the process that met the
+// outage, creates tenant id.
+func expectCreateAfterOutage(t *testing.T, m *manager, id string, dep dependency) {
+	t.Helper()
+	r := m.call(t, http.MethodPost, "/api/v1/tenants", createBody(id, "After the outage", 200000))
+	if r.status != http.StatusCreated {
+		t.Errorf("create after %s came back: %s; want 201 from the same manager process", dep.name, r)
+	}
+	if m.hasExited() {
+		t.Errorf("manager exited during the outage: %v", m.waitErr)
+	}
 }
 
 func TestPostgresPauseDuringCreate(t *testing.T) {
 	requireEnv(t)
-	const id, later = "postgres-outage", "postgres-after"
+	const id = "postgres-outage"
 	m := startManager(t, "manager")
 
-	created := watchNamespaceCreated(t, tenant.NamespaceFor(id))
-	request := m.sendAsync(http.MethodPost, "/api/v1/tenants", createBody(id, "PostgreSQL outage", 200000))
-	pausedAt := pauseWhen(t, created, request, "namespace creation", "PostgreSQL", env.postgres.Pause)
-	paused := true
-	resume := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), resumeTimeout)
-		defer cancel()
-		if err := env.postgres.Resume(ctx); err != nil {
-			t.Fatalf("resume PostgreSQL: %v", err)
-		}
-		paused = false
-	}
-	t.Cleanup(func() {
-		if paused {
-			resume()
-		}
-	})
+	stopDuringCreate(t, m, id, postgresDependency)
+	expectCreateAfterOutage(t, m, "postgres-after", postgresDependency)
 
-	expectReadyStatus(t, m, http.StatusServiceUnavailable, readyReactionTime-time.Since(pausedAt), "after PostgreSQL stopped")
-	expectOutageError(t, request, id)
-
-	resume()
-	expectReadyStatus(t, m, http.StatusOK, 30*time.Second, "after PostgreSQL came back")
 	s := waitForState(t, id, namespaceGoneTimeout, "create interrupted by the outage undone", tenantState.goneErr)
 	t.Logf("converged: %s", s)
-
-	r := m.call(t, http.MethodPost, "/api/v1/tenants", createBody(later, "After the outage", 200000))
-	if r.status != http.StatusCreated {
-		t.Errorf("create after PostgreSQL came back: %s; want 201 from the same manager process", r)
-	}
-	if m.hasExited() {
-		t.Errorf("manager exited during the outage: %v", m.waitErr)
-	}
 }
 
 func TestAPIServerPauseDuringCreate(t *testing.T) {
 	requireEnv(t)
-	const id, later = "apiserver-outage", "apiserver-after"
+	const id = "apiserver-outage"
 	m := startManager(t, "manager")
 
-	created := watchNamespaceCreated(t, tenant.NamespaceFor(id))
-	request := m.sendAsync(http.MethodPost, "/api/v1/tenants", createBody(id, "API server outage", 200000))
-	pausedAt := pauseWhen(t, created, request, "namespace creation", "kube-apiserver", env.controlPlane.PauseAPIServer)
-	paused := true
-	resume := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), resumeTimeout)
-		defer cancel()
-		if err := env.controlPlane.ResumeAPIServer(ctx); err != nil {
-			t.Fatalf("resume kube-apiserver: %v", err)
-		}
-		paused = false
-	}
-	t.Cleanup(func() {
-		if paused {
-			resume()
-		}
-	})
+	stopDuringCreate(t, m, id, apiServerDependency)
+	expectCreateAfterOutage(t, m, "apiserver-after", apiServerDependency)
 
-	expectReadyStatus(t, m, http.StatusServiceUnavailable, readyReactionTime-time.Since(pausedAt), "after kube-apiserver stopped")
-	expectOutageError(t, request, id)
-
-	resume()
-	expectReadyStatus(t, m, http.StatusOK, 30*time.Second, "after kube-apiserver came back")
-	s := waitForState(t, id, convergeTimeout+namespaceGoneTimeout, "create interrupted by the outage finished or undone", func(s tenantState) error {
-		activeErr, goneErr := s.activeErr(), s.goneErr()
-		if activeErr == nil || goneErr == nil {
+	s := waitForState(t, id, convergeTimeout, "create interrupted by the outage finished or undone", func(s tenantState) error {
+		activeErr, removedErr := s.activeErr(), s.removedErr()
+		if activeErr == nil || removedErr == nil {
 			return nil
 		}
-		return fmt.Errorf("not active (%v) and not gone (%v)", activeErr, goneErr)
+		return fmt.Errorf("not active (%v) and not removed (%v)", activeErr, removedErr)
 	})
 	t.Logf("converged: %s", s)
-
-	r := m.call(t, http.MethodPost, "/api/v1/tenants", createBody(later, "After the outage", 200000))
-	if r.status != http.StatusCreated {
-		t.Errorf("create after kube-apiserver came back: %s; want 201 from the same manager process", r)
-	}
-	if m.hasExited() {
-		t.Errorf("manager exited during the outage: %v", m.waitErr)
+	if s.activeErr() != nil {
+		waitForState(t, id, namespaceGoneTimeout, "namespace of the undone create deleted", tenantState.goneErr)
 	}
 }

@@ -2,6 +2,6 @@
 
 package fault_test
 
-// raceEnabled is true when the tests run with -race; the manager binary is
+// raceEnabled is true when the tests run with -race. The manager binary is
 // then built with the race detector too.
 const raceEnabled = true

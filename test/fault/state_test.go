@@ -35,7 +35,7 @@ type tenantState struct {
 	namespacePhase string
 	// labelled are the namespaces labelled picoclaw.io/tenant={id}.
 	labelled []string
-	// revisions of release {id}, newest first; nil when it has none.
+	// revisions of release {id}, newest first, or nil when it has none.
 	revisions []*release.Release
 	// releases are the names of every Helm release in the namespace.
 	releases []string
@@ -46,7 +46,7 @@ type rowState struct {
 	revision                       int
 }
 
-// readState reads tenant id's state; it fails the test when a source cannot
+// readState reads tenant id's state. It fails the test when a source cannot
 // be read.
 func readState(t *testing.T, id string) tenantState {
 	t.Helper()
@@ -163,8 +163,10 @@ func (s tenantState) pending() []*release.Release {
 // active namespace, with no revision left pending.
 func (s tenantState) activeErr() error {
 	switch {
-	case s.rows != 1 || s.row.status != string(tenant.StatusActive):
-		return errors.New("the row is not active")
+	case s.rows != 1:
+		return errors.New("no row")
+	case s.row.status != string(tenant.StatusActive):
+		return fmt.Errorf("the row is %s, not active", s.row.status)
 	case s.namespacePhase != string(corev1.NamespaceActive):
 		return errors.New("the namespace is not active")
 	case len(s.labelled) != 1:
@@ -186,7 +188,7 @@ func (s tenantState) activeErr() error {
 func (s tenantState) removedErr() error {
 	switch {
 	case s.rows != 0:
-		return errors.New("the row exists")
+		return fmt.Errorf("the row exists, status %s", s.row.status)
 	case len(s.revisions) != 0:
 		return errors.New("the release exists")
 	case s.namespacePhase == string(corev1.NamespaceActive):
@@ -207,7 +209,7 @@ func (s tenantState) goneErr() error {
 }
 
 // waitForState polls tenant id's state until check returns nil and returns
-// that state; after timeout it fails the test with the last state seen.
+// that state. After timeout it fails the test with the last state seen.
 func waitForState(t *testing.T, id string, timeout time.Duration, what string, check func(tenantState) error) tenantState {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -225,7 +227,7 @@ func waitForState(t *testing.T, id string, timeout time.Duration, what string, c
 	}
 }
 
-// eventually polls check every 250 ms until it returns nil; after timeout it
+// eventually polls check every 250 ms until it returns nil. After timeout it
 // fails the test with check's last error.
 func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
 	t.Helper()
@@ -274,7 +276,8 @@ func watchReleaseStatus(t *testing.T, id string, statuses ...string) <-chan stri
 }
 
 // watchNamespaceCreated returns a channel that receives the namespace's
-// name when it is created; see watchReleaseStatus.
+// name when it is created. Like watchReleaseStatus, it misses no change made
+// after it returns.
 func watchNamespaceCreated(t *testing.T, name string) <-chan string {
 	t.Helper()
 	namespaces := env.kube.CoreV1().Namespaces()

@@ -112,11 +112,11 @@ func patchConcurrently(m *manager, id string, numbers []int, workers int) []patc
 func TestTwoManagersSerializeUpdates(t *testing.T) {
 	requireEnv(t)
 	const (
-		id               = "two-managers"
+		id                = "two-managers"
 		patchesPerManager = 20
 		workersPerManager = 2
-		createdName      = "Two managers"
-		createdMaxTokens = 200000
+		createdName       = "Two managers"
+		createdMaxTokens  = 200000
 	)
 	a := startManager(t, "a")
 	b := startManager(t, "b")
@@ -164,7 +164,7 @@ func TestTwoManagersSerializeUpdates(t *testing.T) {
 		default:
 			acceptedBy[o.manager]++
 			revision := revisionOf(o.response)
-			if other, taken := patchOfRevision[revision]; taken {
+			if other, duplicate := patchOfRevision[revision]; duplicate {
 				t.Errorf("patches %d and %d both report revision %d", other, o.n, revision)
 			}
 			patchOfRevision[revision] = o.n
