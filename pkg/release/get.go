@@ -3,6 +3,11 @@ package release
 import (
 	"context"
 	"fmt"
+	"strconv"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	ri "helm.sh/helm/v4/pkg/release"
 	releasev1 "helm.sh/helm/v4/pkg/release/v1"
@@ -11,16 +16,48 @@ import (
 // Get returns the latest revision of a release, whatever its status, so a
 // revision that an operator installed with the helm CLI is read as it is.
 // It returns ErrNotFound when the release has no revision.
-func (d *Driver) Get(_ context.Context, namespace, name string) (*Release, error) {
+//
+// Helm's own Last decodes every stored revision (up to MaxHistory gzipped
+// releases, each with the whole chart) to find the newest; Get lists the
+// revisions' metadata and decodes only the newest one.
+func (d *Driver) Get(ctx context.Context, namespace, name string) (*Release, error) {
+	version, err := d.latestVersion(ctx, namespace, name)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := d.configuration(namespace)
 	if err != nil {
 		return nil, err
 	}
-	last, err := cfg.Releases.Last(name)
+	rel, err := cfg.Releases.Get(name, version)
 	if err != nil {
 		return nil, notFound(err)
 	}
-	return fromReleaser(last)
+	return fromReleaser(rel)
+}
+
+// secretsResource is where Helm's default storage driver keeps releases.
+var secretsResource = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+
+// latestVersion returns the highest revision number among the release
+// Secrets of name, reading only their labels.
+func (d *Driver) latestVersion(ctx context.Context, namespace, name string) (int, error) {
+	list, err := d.clients.metadata.Resource(secretsResource).Namespace(namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: labels.SelectorFromSet(labels.Set{"owner": "helm", "name": name}).String(),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list revisions of release %s: %w", name, err)
+	}
+	latest := 0
+	for _, item := range list.Items {
+		if v, err := strconv.Atoi(item.Labels["version"]); err == nil && v > latest {
+			latest = v
+		}
+	}
+	if latest == 0 {
+		return 0, ErrNotFound
+	}
+	return latest, nil
 }
 
 // stored returns the latest revision of release name as Helm storage holds it

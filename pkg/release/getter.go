@@ -4,6 +4,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
@@ -17,6 +18,7 @@ type clients struct {
 	config    *rest.Config
 	discovery discovery.CachedDiscoveryInterface
 	mapper    meta.RESTMapper
+	metadata  metadata.Interface
 }
 
 func newClients(config *rest.Config) (*clients, error) {
@@ -26,7 +28,11 @@ func newClients(config *rest.Config) (*clients, error) {
 	}
 	cached := memory.NewMemCacheClient(dc)
 	mapper := restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(cached), cached, nil)
-	return &clients{config: config, discovery: cached, mapper: mapper}, nil
+	md, err := metadata.NewForConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return &clients{config: config, discovery: cached, mapper: mapper, metadata: md}, nil
 }
 
 // namespaced is the genericclioptions.RESTClientGetter Helm needs, bound to
