@@ -36,7 +36,7 @@ func (d *Driver) Get(ctx context.Context, namespace, name string) (*Release, err
 	return fromReleaser(rel)
 }
 
-// secretsResource is where Helm's default storage driver keeps releases.
+// secretsResource is the resource of Helm's default release storage.
 var secretsResource = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
 // latestVersion returns the highest revision number among the release

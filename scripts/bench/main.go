@@ -3,10 +3,11 @@
 //
 //	go run ./scripts/bench -manager bin/picoclaw-manager -out docs/benchmarks.md
 //
-// Scenarios: a classroom of tenants created concurrently through the API,
-// the same tenants installed by the helm CLI (sequentially and 4 at a time),
-// the manager's latencies and memory as the tenant count grows, and its
-// memory and goroutines over create/delete churn.
+// It runs four scenarios. A classroom of tenants is created concurrently
+// through the API, and the same tenants are installed by the helm CLI,
+// sequentially and 4 at a time. Then it measures the manager's latencies and
+// memory as the tenant count grows, and its memory and goroutines over
+// create/delete churn.
 package main
 
 import (

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// checkpoint is what the scale scenario measured at one tenant count.
+// checkpoint is the scale scenario's measurements at one tenant count.
 type checkpoint struct {
 	existing   int
 	creates    []time.Duration
