@@ -102,7 +102,7 @@ func (r *report) writeScale(b *strings.Builder) {
 		return
 	}
 	fmt.Fprintf(b, "## Scale: latency and memory as tenants grow\n\n")
-	fmt.Fprintf(b, "Tenants with the agent disabled (one gateway pod each). Each checkpoint sends %d creates, %d lists of each kind and %d GETs, one at a time.\n\n",
+	fmt.Fprintf(b, "Tenants with the agent disabled (one gateway pod each), created 8 at a time. Before each checkpoint the run waits until no namespace is terminating and every tenant pod runs; then it sends %d creates, %d lists of each kind and %d GETs, one at a time.\n\n",
 		createSamples, listSamples, readSamples)
 	fmt.Fprintf(b, "| Existing tenants | Create p50 | List, limit=100, p50 | List all, p50 | GET p50 | Manager RSS | Goroutines |\n|---|---|---|---|---|---|---|\n")
 	for _, cp := range r.checkpoints {
