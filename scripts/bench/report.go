@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -66,8 +66,8 @@ func (r *report) writeMachine(b *strings.Builder) {
 	fmt.Fprintf(b, "| CPU | %s, %d cores |\n", cpuModel(), runtime.NumCPU())
 	fmt.Fprintf(b, "| Memory | %s |\n", memTotal())
 	fmt.Fprintf(b, "| Go | %s |\n", runtime.Version())
-	fmt.Fprintf(b, "| kube-apiserver | %s |\n", commandOutput(r.env.controlPlane.BinPath("kube-apiserver"), "--version"))
-	fmt.Fprintf(b, "| helm CLI | %s |\n", commandOutput(r.env.controlPlane.BinPath("helm"), "version", "--short"))
+	fmt.Fprintf(b, "| Control plane | k8s.io/kubernetes %s, built from its module |\n", builtVersion(r.env.controlPlane.BinPath("kube-apiserver")))
+	fmt.Fprintf(b, "| helm CLI | %s |\n", builtVersion(r.env.controlPlane.BinPath("helm")))
 	fmt.Fprintf(b, "| Nodes | %d simulated by kwok; pods reach Running without containers |\n\n", r.env.controlPlane.Nodes)
 }
 
@@ -156,10 +156,12 @@ func memTotal() string {
 	return strings.Join(strings.Fields(strings.TrimPrefix(line, "MemTotal:")), " ")
 }
 
-func commandOutput(name string, args ...string) string {
-	out, err := exec.Command(name, args...).Output()
+// builtVersion reads the version scripts/build-controlplane.sh recorded
+// beside a binary; binaries built from modules report no version of their own.
+func builtVersion(binary string) string {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(binary), "."+filepath.Base(binary)+".version"))
 	if err != nil {
 		return "unknown"
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(string(data))
 }
