@@ -7,7 +7,6 @@ package deploy_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"debug/buildinfo"
 	"debug/elf"
@@ -140,22 +139,6 @@ func kubectl(args ...string) (string, error) {
 		return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out), nil
-}
-
-// eventually polls check every 250 ms until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached after %v: %v", what, timeout, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // applied records the one real apply of the kustomization, which several
@@ -351,7 +334,7 @@ func TestLifecycleAsServiceAccount(t *testing.T) {
 		t.Setenv(name, value)
 	}
 
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("manager logs:\n%s", logs.String())
@@ -443,7 +426,7 @@ func TestLifecycleAsServiceAccount(t *testing.T) {
 
 	step("delete", func(t *testing.T) {
 		expectStatus(t, call(t, server, http.MethodDelete, "/api/v1/tenants/"+id, ""), http.StatusNoContent)
-		eventually(t, 2*time.Minute, "namespace "+namespace+" deleted", func() error {
+		testenv.Eventually(t, 2*time.Minute, "namespace "+namespace+" deleted", func() error {
 			_, err := env.admin.CoreV1().Namespaces().Get(context.Background(), namespace, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				return nil
@@ -595,23 +578,6 @@ func decodeTenant(t *testing.T, r response) tenantJSON {
 		t.Fatalf("decode tenant %s: %v", r.body, err)
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestAdmissionPolicyConfinesManager(t *testing.T) {

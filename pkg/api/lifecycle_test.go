@@ -17,6 +17,7 @@ import (
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/kube"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/release"
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/store"
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/testenv"
 )
 
 // Secrets of the example request; no log line, response or row may hold them.
@@ -252,7 +253,7 @@ func expectGone(t *testing.T, id string) {
 	if _, err := env.releases.Get(ctx, namespace, id); !errors.Is(err, release.ErrNotFound) {
 		t.Errorf("release of %s: err = %v, want not found", id, err)
 	}
-	eventually(t, 60*time.Second, "namespace "+namespace+" deleted", func() error {
+	testenv.Eventually(t, 60*time.Second, "namespace "+namespace+" deleted", func() error {
 		_, err := env.kube.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
@@ -282,7 +283,7 @@ func podNames(t *testing.T, namespace string) map[string]bool {
 func waitForRunningPod(t *testing.T, namespace, component string, old map[string]bool) {
 	t.Helper()
 	selector := "app.kubernetes.io/component=" + component
-	eventually(t, 90*time.Second, component+" pod running", func() error {
+	testenv.Eventually(t, 90*time.Second, component+" pod running", func() error {
 		pods, err := env.kube.CoreV1().Pods(namespace).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return err

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +37,7 @@ var env struct {
 	cluster      *kube.Client
 	kube         kubernetes.Interface
 	// logs holds everything the managers of the tests logged.
-	logs *syncBuffer
+	logs *testenv.SyncBuffer
 	// manager is the manager built from the embedded chart.
 	manager *httptest.Server
 }
@@ -88,7 +86,7 @@ func runWithEnv(m *testing.M) (int, error) {
 
 func connect(ctx context.Context) error {
 	var err error
-	env.logs = &syncBuffer{}
+	env.logs = &testenv.SyncBuffer{}
 	if env.store, err = store.Open(ctx, env.postgres.URL()); err != nil {
 		return err
 	}
@@ -141,23 +139,6 @@ func requireEnv(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // response is a decoded API response.
 type response struct {
 	status int
@@ -195,20 +176,4 @@ func callWithAuth(t *testing.T, server *httptest.Server, method, path, body, aut
 		t.Fatal(err)
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: data}
-}
-
-// eventually polls check every 250 ms until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached after %v: %v", what, timeout, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }

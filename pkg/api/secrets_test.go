@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/picoclaw-manager/picoclaw-manager/pkg/testenv"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -234,7 +235,7 @@ func TestConfigChangeRollsPods(t *testing.T) {
 			t.Fatalf("checksum/config = %q before and %q after the model change, want two different sums", oldChecksum, newChecksum)
 		}
 
-		eventually(t, 90*time.Second, "new gateway ReplicaSet with a running pod", func() error {
+		testenv.Eventually(t, 90*time.Second, "new gateway ReplicaSet with a running pod", func() error {
 			for hash := range replicaSetHashes(t, namespace, "gateway") {
 				if oldHashes[hash] {
 					continue
@@ -265,7 +266,7 @@ func TestConfigChangeRollsPods(t *testing.T) {
 
 		// The new annotation bumps the Deployment's generation, so the
 		// ReplicaSets are compared once the controller has seen it.
-		eventually(t, 30*time.Second, "gateway Deployment generation observed", func() error {
+		testenv.Eventually(t, 30*time.Second, "gateway Deployment generation observed", func() error {
 			d := gatewayDeployment(t, namespace)
 			if d.Status.ObservedGeneration < after.Generation {
 				return fmt.Errorf("observed generation %d, want %d", d.Status.ObservedGeneration, after.Generation)

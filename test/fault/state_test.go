@@ -229,20 +229,6 @@ func waitForState(t *testing.T, id string, timeout time.Duration, what string, c
 
 // eventually polls check every 250 ms until it returns nil. After timeout it
 // fails the test with check's last error.
-func eventually(t *testing.T, timeout time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached after %v: %v", what, timeout, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
 
 // watchReleaseStatus returns a channel that receives the status of release
 // id's Helm storage Secret the first time it is one of statuses. The watch
