@@ -91,18 +91,13 @@ func runWithEnv(m *testing.M) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	env.postgres = &testenv.Postgres{}
-	if err := env.postgres.Start(ctx); err != nil {
+	postgres, controlPlane, stop, err := testenv.Start(ctx)
+	if err != nil {
 		return 0, err
 	}
-	defer env.postgres.Stop()
-	env.controlPlane = &testenv.ControlPlane{}
-	if err := env.controlPlane.Start(ctx); err != nil {
-		return 0, err
-	}
-	defer env.controlPlane.Stop()
+	defer stop()
+	env.postgres, env.controlPlane = postgres, controlPlane
 
-	var err error
 	if env.admin, err = kubernetes.NewForConfig(env.controlPlane.RESTConfig()); err != nil {
 		return 0, err
 	}
@@ -149,9 +144,9 @@ var applied struct {
 }
 
 // requireApplied applies the kustomization of this directory once per test
-// binary with server-side apply, the command that secret.yaml recommends, and
-// waits until the ClusterRole and the admission policy are in effect for the
-// manager's ServiceAccount, so the lifecycle test runs under both.
+// binary with server-side apply, the command that secret.yaml recommends.
+// Then it waits until the ClusterRole and the admission policy are in effect
+// for the manager's ServiceAccount, so the lifecycle test runs under both.
 func requireApplied(t *testing.T) {
 	t.Helper()
 	requireEnv(t)

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// readyTimeout bounds each readiness check, so /ready answers within seconds
-// when a dependency hangs.
+// readyTimeout bounds each readiness check, so /ready responds within
+// seconds when a dependency hangs.
 const readyTimeout = 2 * time.Second
 
 func (h *handlers) health(w http.ResponseWriter, _ *http.Request) {

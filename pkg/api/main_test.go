@@ -59,16 +59,12 @@ func runWithEnv(m *testing.M) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	env.postgres = &testenv.Postgres{}
-	if err := env.postgres.Start(ctx); err != nil {
+	postgres, controlPlane, stop, err := testenv.Start(ctx)
+	if err != nil {
 		return 0, err
 	}
-	defer env.postgres.Stop()
-	env.controlPlane = &testenv.ControlPlane{}
-	if err := env.controlPlane.Start(ctx); err != nil {
-		return 0, err
-	}
-	defer env.controlPlane.Stop()
+	defer stop()
+	env.postgres, env.controlPlane = postgres, controlPlane
 
 	if err := connect(ctx); err != nil {
 		return 0, err

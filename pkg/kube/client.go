@@ -28,7 +28,7 @@ func NewClient(config *rest.Config) (*Client, error) {
 	return &Client{clientset: cs}, nil
 }
 
-// Ping checks that the Kubernetes API server answers and is ready.
+// Ping checks that the Kubernetes API server is reachable and ready.
 func (c *Client) Ping(ctx context.Context) error {
 	body, err := c.clientset.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// NamespaceState is where a namespace is in its life.
+// NamespaceState is the lifecycle phase of a namespace.
 type NamespaceState int
 
 const (

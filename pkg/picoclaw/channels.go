@@ -1,5 +1,6 @@
-// Package picoclaw builds PicoClaw's config.json and knows its layout: the
-// channels and their fields, the provider fields, and which values are secret.
+// Package picoclaw builds PicoClaw's config.json and describes its layout:
+// the channels and their fields, the provider fields, and which values are
+// secret.
 //
 // The layout is PicoClaw's classic config.json (agents.defaults, providers.<name>,
 // channels.<name>, gateway, heartbeat, tools), which newer PicoClaw versions

@@ -152,7 +152,7 @@ func RedactSecret(field, secret string) string {
 }
 
 // IsRedacted reports whether s looks like the output of RedactSecret, so a
-// client that sends a redacted value back can be told it is not a secret.
+// client that sends a redacted value back gets an error instead of storing it.
 func IsRedacted(s string) bool {
 	return s == "(set)" || (len(s) == 10 && strings.Index(s, "...") == 3)
 }

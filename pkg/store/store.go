@@ -31,7 +31,7 @@ type Tenant struct {
 	ChartVersion    string
 	Resources       map[string]string
 	LastError       string
-	// Drift is what the drift check last found changed outside the manager.
+	// Drift is the last drift check's description of changes made outside the manager.
 	Drift     string
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -98,8 +98,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 
-	var one int
-	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+	var result int
+	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&result); err != nil {
 		return fmt.Errorf("PostgreSQL not reachable: %w", err)
 	}
 	return nil

@@ -36,7 +36,7 @@ type UpgradeOptions struct {
 	Progress func(result UpgradeResult, done, total int)
 }
 
-// UpgradeResult is what happened to one tenant.
+// UpgradeResult is the outcome of a fleet upgrade for one tenant.
 type UpgradeResult struct {
 	Tenant      string `json:"tenant"`
 	FromVersion string `json:"from_version"`

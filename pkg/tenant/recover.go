@@ -14,13 +14,13 @@ import (
 // interrupted are the statuses a tenant has only while an operation runs.
 var interrupted = []string{string(StatusProvisioning), string(StatusUpdating), string(StatusDeleting)}
 
-// Recover drives tenants that an operation left in provisioning, updating or
-// deleting, because the process running it died, to a consistent state:
-// creates finish or are compensated, deletes finish, and updates finish or
-// fall back to the last revision that served. A Helm release stuck in a
-// pending-* status is marked failed first. A tenant whose lock is held has
-// a live operation and is left alone. It returns how many tenants it
-// recovered.
+// Recover drives tenants left in provisioning, updating or deleting to a
+// consistent state. That happens when the process running an operation died
+// or its cleanup could not reach PostgreSQL or the cluster. Creates finish or
+// are compensated, deletes finish, and updates finish or fall back to the
+// last revision that served. A Helm release stuck in a pending-* status is
+// marked failed first. A tenant whose lock is held has a live operation and
+// is left alone. It returns how many tenants it recovered.
 func (s *Service) Recover(ctx context.Context) (int, error) {
 	rows, err := s.Store.ListByStatus(ctx, interrupted...)
 	if err != nil {

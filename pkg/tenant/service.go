@@ -68,8 +68,8 @@ type Config struct {
 	// OperationTimeout bounds one create, update, delete or restart.
 	OperationTimeout time.Duration
 	// TokenKey keys the hashes of channel tokens kept in PostgreSQL. Every
-	// replica must use the same key; changing it forgets which tenant uses
-	// which token until each tenant is updated.
+	// replica must use the same key. After a change, the stored hashes no
+	// longer match, so reuse goes undetected until each tenant is updated.
 	TokenKey []byte
 	// Observe, when set, is called once per operation, for metrics.
 	Observe func(operation string, duration time.Duration, err error)

@@ -9,7 +9,7 @@ import (
 	"github.com/picoclaw-manager/picoclaw-manager/pkg/kube"
 )
 
-// Status is where a tenant is in its lifecycle. Readiness of its pods is
+// Status is the lifecycle stage of a tenant. Readiness of its pods is
 // reported apart, in Tenant.Workloads.
 type Status string
 
@@ -38,7 +38,7 @@ type Tenant struct {
 	Namespace   string `json:"namespace"`
 	Status      Status `json:"status"`
 	LastError   string `json:"last_error,omitempty"`
-	// Drift is what the drift check last found changed outside the manager.
+	// Drift is the last drift check's description of changes made outside the manager.
 	Drift     string    `json:"drift,omitempty"`
 	Resources Resources `json:"resources"`
 	CreatedAt time.Time `json:"created_at"`
@@ -47,7 +47,7 @@ type Tenant struct {
 	// The fields below are read live from the cluster by Get.
 	Release   *ReleaseInfo                   `json:"release,omitempty"`
 	Workloads map[string]kube.WorkloadStatus `json:"workloads,omitempty"`
-	// AgentEnabled tells whether the agent Deployment runs beside the gateway.
+	// AgentEnabled reports whether the agent Deployment runs beside the gateway.
 	AgentEnabled *bool `json:"agent_enabled,omitempty"`
 	// Config is the tenant's PicoClaw config.json with every secret redacted.
 	Config map[string]any `json:"config,omitempty"`

@@ -15,7 +15,7 @@ import (
 // tokenClaims returns the keyed hashes of the tokens that identify a bot in
 // each channel of sections: the channel's required secret fields, such as
 // telegram's token. A chat platform lets one bot token serve one
-// connection; Telegram answers a second poller with 409 Conflict.
+// connection: Telegram rejects a second poller with 409 Conflict.
 func (s *Service) tokenClaims(sections picoclaw.Sections) []store.TokenClaim {
 	var claims []store.TokenClaim
 	names := make([]string, 0, len(sections.Channels))

@@ -122,7 +122,8 @@ func splitImage(image string) (repository, tag string) {
 }
 
 // documentFromValues rebuilds the spec document from the values of a
-// release, so an update merges onto what the cluster runs, whoever wrote it.
+// release, so an update merges onto the values the cluster runs, including
+// values written with the helm CLI.
 func documentFromValues(values map[string]any) map[string]any {
 	sections := picoclaw.SectionsOf(object(values["config"]))
 	agentEnabled, ok := object(values["agent"])["enabled"].(bool)

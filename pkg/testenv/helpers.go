@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -42,4 +43,26 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Start starts a Postgres and a ControlPlane with their defaults, as the
+// TestMain of an integration test package does, and returns a stop function
+// that stops both. When Start fails, it stops whatever it started.
+func Start(ctx context.Context) (*Postgres, *ControlPlane, func(), error) {
+	postgres := &Postgres{}
+	if err := postgres.Start(ctx); err != nil {
+		postgres.Stop()
+		return nil, nil, nil, err
+	}
+	controlPlane := &ControlPlane{}
+	if err := controlPlane.Start(ctx); err != nil {
+		controlPlane.Stop()
+		postgres.Stop()
+		return nil, nil, nil, err
+	}
+	stop := func() {
+		controlPlane.Stop()
+		postgres.Stop()
+	}
+	return postgres, controlPlane, stop, nil
 }

@@ -106,7 +106,7 @@ func run(opts options) error {
 		return nil
 	case <-manager.exited:
 		// Ctrl-C reaches the whole process group, so the manager may exit
-		// on the same signal a moment before this process sees it.
+		// on the same signal a moment before this process receives it.
 		time.Sleep(100 * time.Millisecond)
 		if ctx.Err() != nil {
 			progress("received a stop signal")

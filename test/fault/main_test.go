@@ -70,16 +70,12 @@ func runWithEnv(m *testing.M) (int, error) {
 		return 0, err
 	}
 
-	env.postgres = &testenv.Postgres{}
-	if err := env.postgres.Start(ctx); err != nil {
+	postgres, controlPlane, stop, err := testenv.Start(ctx)
+	if err != nil {
 		return 0, err
 	}
-	defer env.postgres.Stop()
-	env.controlPlane = &testenv.ControlPlane{}
-	if err := env.controlPlane.Start(ctx); err != nil {
-		return 0, err
-	}
-	defer env.controlPlane.Stop()
+	defer stop()
+	env.postgres, env.controlPlane = postgres, controlPlane
 
 	if err := connect(ctx); err != nil {
 		return 0, err
